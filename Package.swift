@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers point down only (docs/architecture.md):
+// C shims → CarawayLoop → CarawayRedis / CarawayHTTP → CarawayProtocol (pure)
+// → CarawayBroker → CarawayWorker → Caraway (node library) → CarawayCLI (`caraway`).
+let package = Package(
+    name: "Caraway",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Caraway", targets: ["Caraway"]),
+        .executable(name: "caraway", targets: ["CarawayCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .target(name: "CCaraway"),
+
+        .target(name: "CarawayLoop", dependencies: ["CUV", "CCaraway"]),
+        .target(name: "CarawayRedis", dependencies: [
+            "CarawayLoop", "CUV", "CHiredis", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CarawayHTTP", dependencies: [
+            "CarawayLoop", "CUV", "CHTTPParser", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CarawayProtocol"),
+        .target(name: "CarawayBroker", dependencies: [
+            "CarawayRedis", "CarawayProtocol", "CarawayLoop", .product(name: "Logging", package: "swift-log"),
+        ], resources: []),
+        .target(name: "CarawayWorker", dependencies: [
+            "CarawayLoop", "CarawayProtocol", "CarawayBroker", "CCaraway",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Caraway", dependencies: [
+            "CarawayLoop", "CarawayRedis", "CarawayHTTP", "CarawayProtocol", "CarawayBroker", "CarawayWorker",
+            "CCaraway", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
+
+        .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),
+        .testTarget(name: "CarawayProtocolTests", dependencies: ["CarawayProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
+        .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
+        .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop"]),
+        .testTarget(name: "CarawayBrokerTests", dependencies: ["CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport"]),
+    ]
+)

@@ -1,0 +1,19 @@
+// Small C helpers for what Swift cannot express directly: variadic prctl,
+// async-signal-safe flags, and the stdio globals Swift 6 refuses to read.
+#ifndef CCARAWAY_H
+#define CCARAWAY_H
+#include <stdio.h>
+
+/// Ask the kernel to SIGKILL this process when its parent dies (Linux prctl).
+/// Returns 0 on success, -1 on failure (errno set).
+int caraway_die_with_parent(void);
+
+/// Install a SIGUSR1 handler that raises the soft-time-limit flag.
+void caraway_install_soft_limit_handler(void);
+/// 1 once SIGUSR1 arrived since the last reset, else 0. Async-signal-safe flag.
+int caraway_soft_limit_flag(void);
+void caraway_reset_soft_limit_flag(void);
+
+FILE *caraway_stderr(void);
+FILE *caraway_stdout(void);
+#endif

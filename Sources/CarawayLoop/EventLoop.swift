@@ -1,0 +1,60 @@
+import CUV
+
+/// One libuv loop: the single thread on which a Caraway node does all its I/O.
+///
+/// Threading: every object of this module is confined to the thread that calls `run()`.
+/// Nothing here is thread-safe; nothing here blocks.
+public final class EventLoop {
+    package let raw: UnsafeMutablePointer<uv_loop_t>
+    private var closeHooks: [() -> Void] = []
+
+    public init() throws(LoopError) {
+        raw = .allocate(capacity: 1)
+        let status = uv_loop_init(raw)
+        if status < 0 {
+            raw.deallocate()
+            throw LoopError(code: status, operation: "uv_loop_init")
+        }
+    }
+
+    deinit {
+        // Handles still open would make uv_loop_close fail with EBUSY; walk and close them first.
+        closeAllHandles()
+        uv_run(raw, UV_RUN_DEFAULT)
+        uv_loop_close(raw)
+        raw.deallocate()
+    }
+
+    /// Runs until no active handle remains or `stop()` is called.
+    public func run() { uv_run(raw, UV_RUN_DEFAULT) }
+
+    /// Runs one iteration without blocking (used by tests that drive the loop by hand).
+    @discardableResult
+    public func runOnce(block: Bool = false) -> Bool {
+        uv_run(raw, block ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+    }
+
+    /// Makes `run()` return after the current iteration.
+    public func stop() { uv_stop(raw) }
+
+    /// The loop's cached time in milliseconds (monotonic, updated once per iteration).
+    public var nowMilliseconds: UInt64 { uv_now(raw) }
+
+    /// Monotonic high-resolution time in nanoseconds.
+    public static var hrtime: UInt64 { uv_hrtime() }
+
+    /// Refreshes the cached loop time; useful after long synchronous work.
+    public func updateTime() { uv_update_time(raw) }
+
+    /// Closes every open handle (for shutdown paths where stray handles would keep `run()` alive).
+    public func closeAllHandles() {
+        uv_walk(raw, { handle, _ in
+            guard let handle, uv_is_closing(handle) == 0 else { return }
+            if let data = handle.pointee.data {
+                Unmanaged<HandleBox>.fromOpaque(data).takeUnretainedValue().close()
+            } else {
+                uv_close(handle, nil)
+            }
+        }, nil)
+    }
+}

@@ -1,0 +1,232 @@
+/// A Celery protocol v2 task message as kombu's Redis transport carries it (spec §1).
+///
+/// One Redis list element is a JSON envelope `{body, content-encoding, content-type,
+/// headers, properties}` whose `body` is base64 of `[args, kwargs, embed]`. Decoding
+/// keeps the whole ``envelope`` so the message can be re-published with small edits
+/// (``republished(deliveryTag:retries:eta:redelivered:deliveries:extraHeaders:)``)
+/// without re-encoding anything it does not change. Values are immutable snapshots and
+/// safe to share across threads.
+public struct CeleryMessage: Sendable {
+    /// The whole outer object, exactly as decoded.
+    public var envelope: JSONObject
+    /// `envelope.headers`.
+    public var headers: JSONObject
+    /// `envelope.properties` (empty if the producer sent none).
+    public var properties: JSONObject
+
+    /// Task id (`headers.id`); also the result key suffix.
+    public var id: String
+    /// Registered task name (`headers.task`).
+    public var task: String
+    /// Positional arguments (body element 0).
+    public var args: [JSON]
+    /// Keyword arguments (body element 1).
+    public var kwargs: JSONObject
+    /// Canvas options (body element 2): `callbacks`, `errbacks`, `chain`, `chord`.
+    /// A `null` embed, which some producers send for plain tasks, decodes as empty.
+    public var embed: JSONObject
+
+    /// Times this task has been retried (`headers.retries`, 0 if absent).
+    public var retries: Int
+    /// Earliest run time, epoch seconds (`headers.eta`).
+    public var eta: Double?
+    /// Expiry time, epoch seconds (`headers.expires`).
+    public var expires: Double?
+    /// `headers.timelimit`, which is `[hard, soft]` on the wire (the protocol doc says
+    /// otherwise, and is wrong: spec §1.3).
+    public var timeLimit: (hard: Double?, soft: Double?)
+    /// Workflow root (`headers.root_id`).
+    public var rootID: String?
+    /// The task that published this one (`headers.parent_id`).
+    public var parentID: String?
+    /// Group id (`headers.group`); also set on chord header tasks.
+    public var groupID: String?
+    /// Position in the group (`headers.group_index`).
+    public var groupIndex: Int?
+    /// True if no result should be stored (`headers.ignore_result`; Celery sends `null` for false).
+    public var ignoreResult: Bool
+    /// Alternative display name (`headers.shadow`).
+    public var shadow: String?
+    /// Sender's node name (`headers.origin`).
+    public var origin: String?
+    /// How many times Caraway has delivered this message before (`headers.caraway_deliveries`,
+    /// 0 if absent). Python ignores unknown headers, so the count survives mixed fleets.
+    public var deliveries: Int
+
+    /// `properties.priority` clamped to 0–9; missing or invalid counts as 0, as in kombu.
+    public var priority: Int
+    /// `properties.delivery_tag`: the key of this delivery in kombu's `unacked` hash.
+    public var deliveryTag: String?
+    /// `properties.delivery_info.routing_key`: the queue for anonymous-exchange routing.
+    public var routingKey: String?
+    /// `properties.delivery_info.exchange` (`""` for the default anonymous exchange).
+    public var exchange: String?
+    /// True if kombu (or Caraway) restored this message after an unacknowledged delivery.
+    public var redelivered: Bool
+    /// `properties.reply_to` (only the `rpc://` backend uses it).
+    public var replyTo: String?
+    /// `properties.correlation_id` (the task id for Celery clients).
+    public var correlationID: String?
+
+    /// The name of the caraway delivery-count header.
+    public static let deliveriesHeader = "caraway_deliveries"
+}
+
+extension CeleryMessage {
+    /// Decodes one Redis list element.
+    ///
+    /// Accepts `body_encoding` `base64` (kombu's default on Redis) and `utf-8`/absent (the
+    /// body string is the payload). Pure; callable from any thread.
+    /// - Parameter raw: the envelope bytes; they need not outlive the call.
+    /// - Returns: the decoded message.
+    /// - Throws: ``ProtocolError``: `invalidJSON` for a broken envelope or body,
+    ///   `unsupportedContentType` unless `application/json`, `unsupportedCompression` when a
+    ///   `compression` header is present, `notProtocolV2` without a `task` header,
+    ///   `missingField` / `wrongType` naming the field otherwise.
+    public static func decode(_ raw: UnsafeRawBufferPointer) throws(ProtocolError) -> CeleryMessage {
+        guard case .object(let envelope) = try JSON.parse(raw) else {
+            throw .wrongType(field: "envelope", expected: "a JSON object")
+        }
+        return try decode(envelope: envelope)
+    }
+
+    /// Decodes one Redis list element. See ``decode(_:)-(UnsafeRawBufferPointer)``.
+    public static func decode(_ raw: [UInt8]) throws(ProtocolError) -> CeleryMessage {
+        let result: Result<CeleryMessage, ProtocolError> = raw.withUnsafeBytes { buffer in
+            Result { () throws(ProtocolError) in try decode(buffer) }
+        }
+        return try result.get()
+    }
+
+    /// Decodes an already parsed envelope object. See ``decode(_:)-(UnsafeRawBufferPointer)``.
+    public static func decode(envelope: JSONObject) throws(ProtocolError) -> CeleryMessage {
+        guard let contentType = try envelope.optionalString("content-type", path: "content-type") else {
+            throw .missingField("content-type")
+        }
+        guard contentType == "application/json" else { throw .unsupportedContentType(contentType) }
+        guard let headers = try envelope.optionalObject("headers", path: "headers") else {
+            throw .missingField("headers")
+        }
+        let properties = try envelope.optionalObject("properties", path: "properties") ?? JSONObject()
+        if let compression = headers["compression"], !compression.isNull {
+            throw .unsupportedCompression(compression.stringValue ?? compression.serializedString())
+        }
+        guard let task = try headers.optionalString("task", path: "headers.task") else { throw .notProtocolV2 }
+        guard let id = try headers.optionalString("id", path: "headers.id") else { throw .missingField("headers.id") }
+
+        let payload = try decodeBody(envelope: envelope, properties: properties)
+        let (args, kwargs, embed) = try splitPayload(payload)
+
+        var timeLimit: (hard: Double?, soft: Double?) = (nil, nil)
+        if let limits = try headers.optionalArray("timelimit", path: "headers.timelimit") {
+            guard limits.count == 2 else { throw .wrongType(field: "headers.timelimit", expected: "[hard, soft]") }
+            timeLimit = (try limitValue(limits[0]), try limitValue(limits[1]))
+        }
+        let deliveryInfo = try properties.optionalObject("delivery_info", path: "properties.delivery_info")
+            ?? JSONObject()
+        let headerRedelivered = try headers.optionalBool("redelivered", path: "headers.redelivered") ?? false
+        let infoRedelivered = try deliveryInfo.optionalBool("redelivered", path: "properties.delivery_info.redelivered")
+            ?? false
+
+        return CeleryMessage(
+            envelope: envelope,
+            headers: headers,
+            properties: properties,
+            id: id,
+            task: task,
+            args: args,
+            kwargs: kwargs,
+            embed: embed,
+            retries: try headers.optionalInt("retries", path: "headers.retries") ?? 0,
+            eta: try headers.optionalTimestamp("eta", path: "headers.eta"),
+            expires: try headers.optionalTimestamp("expires", path: "headers.expires"),
+            timeLimit: timeLimit,
+            rootID: try headers.optionalString("root_id", path: "headers.root_id"),
+            parentID: try headers.optionalString("parent_id", path: "headers.parent_id"),
+            groupID: try headers.optionalString("group", path: "headers.group"),
+            groupIndex: try headers.optionalInt("group_index", path: "headers.group_index"),
+            ignoreResult: try headers.optionalBool("ignore_result", path: "headers.ignore_result") ?? false,
+            shadow: try headers.optionalString("shadow", path: "headers.shadow"),
+            origin: try headers.optionalString("origin", path: "headers.origin"),
+            deliveries: try headers.optionalInt(deliveriesHeader, path: "headers.\(deliveriesHeader)") ?? 0,
+            priority: clampedPriority(properties["priority"]),
+            deliveryTag: try properties.optionalString("delivery_tag", path: "properties.delivery_tag"),
+            routingKey: try deliveryInfo.optionalString("routing_key", path: "properties.delivery_info.routing_key"),
+            exchange: try deliveryInfo.optionalString("exchange", path: "properties.delivery_info.exchange"),
+            redelivered: headerRedelivered || infoRedelivered,
+            replyTo: try properties.optionalString("reply_to", path: "properties.reply_to"),
+            correlationID: try properties.optionalString("correlation_id", path: "properties.correlation_id")
+        )
+    }
+
+    /// kombu's rule: priority is clamped to 0–9 and anything unusable counts as 0.
+    static func clampedPriority(_ value: JSON?) -> Int {
+        guard let number = value?.numberValue else { return 0 }
+        let raw: Int
+        if let int = number.int {
+            raw = int
+        } else if let double = number.double, double.isFinite {
+            raw = Int(max(-1, min(10, double)))
+        } else {
+            return 0
+        }
+        return min(9, max(0, raw))
+    }
+
+    private static func limitValue(_ value: JSON) throws(ProtocolError) -> Double? {
+        switch value {
+        case .null: return nil
+        case .number(let number): return number.double
+        default: throw .wrongType(field: "headers.timelimit", expected: "[hard, soft] of numbers or null")
+        }
+    }
+
+    /// The payload bytes' JSON, after undoing `body_encoding`.
+    private static func decodeBody(envelope: JSONObject, properties: JSONObject) throws(ProtocolError) -> JSON {
+        guard let body = envelope["body"] else { throw .missingField("body") }
+        guard case .string(let text) = body else { throw .wrongType(field: "body", expected: "a string") }
+        let encoding = try properties.optionalString("body_encoding", path: "properties.body_encoding")
+        switch encoding {
+        case "base64":
+            let bytes = try Base64.decode(text)
+            return try JSON.parse(bytes)
+        case nil, "utf-8", "utf8":
+            return try JSON.parse(text)
+        case let other?:
+            throw .unsupportedBodyEncoding(other)
+        }
+    }
+
+    private static func splitPayload(_ payload: JSON) throws(ProtocolError) -> ([JSON], JSONObject, JSONObject) {
+        guard case .array(let parts) = payload, parts.count == 3 else {
+            throw .wrongType(field: "body", expected: "an array [args, kwargs, embed]")
+        }
+        guard case .array(let args) = parts[0] else { throw .wrongType(field: "body.args", expected: "an array") }
+        guard case .object(let kwargs) = parts[1] else {
+            throw .wrongType(field: "body.kwargs", expected: "an object")
+        }
+        let embed: JSONObject
+        switch parts[2] {
+        case .null: embed = JSONObject()
+        case .object(let object): embed = object
+        default: throw .wrongType(field: "body.embed", expected: "an object or null")
+        }
+        return (args, kwargs, embed)
+    }
+}
+
+extension CeleryMessage {
+    /// `embed.chain`: the remaining chain steps, stored in reverse (next step last).
+    public var chain: [JSON] { embed["chain"]?.arrayValue ?? [] }
+    /// `embed.callbacks`: signatures to apply with the result on success (`link`).
+    public var callbacks: [JSON] { embed["callbacks"]?.arrayValue ?? [] }
+    /// `embed.errbacks`: signatures to apply on failure (`link_error`).
+    public var errbacks: [JSON] { embed["errbacks"]?.arrayValue ?? [] }
+    /// `embed.chord`: the chord body this task is a header member of, if any.
+    public var chord: JSON? {
+        guard let chord = embed["chord"], !chord.isNull else { return nil }
+        return chord
+    }
+    /// The workflow root: `root_id`, or the task's own id when absent (Celery's default).
+    public var effectiveRootID: String { rootID ?? id }
+}

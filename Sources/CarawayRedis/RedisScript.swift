@@ -1,0 +1,48 @@
+/// A Lua script run with EVALSHA, loaded on first use and again after NOSCRIPT.
+public struct RedisScript: Sendable {
+    public let name: String
+    public let source: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+}
+
+extension RedisConnection {
+    /// Runs `script` with `keys` and `arguments`. Uses EVALSHA once the script is loaded on this
+    /// connection and EVAL until then (or after NOSCRIPT, e.g. after SCRIPT FLUSH), so the
+    /// first call never waits for a separate SCRIPT LOAD round trip.
+    public func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], timeout: UInt64? = nil,
+                         _ completion: @escaping (Result<RedisValue, RedisError>) -> Void) {
+        var command: [[UInt8]] = []
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        if let sha = scriptSHAs[script.name] {
+            command.append(Array("EVALSHA".utf8))
+            command.append(Array(sha.utf8))
+        } else {
+            command.append(Array("EVAL".utf8))
+            command.append(Array(script.source.utf8))
+            load(script)
+        }
+        command.append(Array(String(keys.count).utf8))
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        send(bytes: command, timeout: timeout) { [weak self] result in
+            if case .failure(.server(let message)) = result, message.hasPrefix("NOSCRIPT") {
+                self?.scriptSHAs[script.name] = nil
+                self?.evaluate(script, keys: keys, arguments: arguments, timeout: timeout, completion)
+                return
+            }
+            completion(result)
+        }
+    }
+
+    private func load(_ script: RedisScript) {
+        guard scriptSHAs[script.name] == nil else { return }
+        scriptSHAs[script.name] = nil
+        send(["SCRIPT", "LOAD", script.source]) { [weak self] result in
+            if case .success(let value) = result, let sha = value.string { self?.scriptSHAs[script.name] = sha }
+        }
+    }
+}
