@@ -10,7 +10,9 @@ extension CeleryMessage {
         public var task: String
         /// Task id (a UUID by convention).
         public var id: String
+        /// Positional arguments (body element 0).
         public var args: [JSON]
+        /// Keyword arguments (body element 1).
         public var kwargs: JSONObject
         /// Target queue: the routing key for the anonymous exchange, and the Redis list name.
         public var queue: String
@@ -20,16 +22,23 @@ extension CeleryMessage {
         public var priority: Int
         /// Earliest run time, epoch seconds.
         public var eta: Double?
-        /// Absolute expiry, epoch seconds.
+        /// Absolute expiry, epoch seconds. Celery ≥ 5.3 also writes `properties.expiration`
+        /// (relative milliseconds); Redis ignores it and computing it would need the clock, so
+        /// it is left out.
         public var expires: Double?
+        /// `headers.retries`: 0 for a first publish.
         public var retries: Int
         /// `[hard, soft]` seconds.
         public var timeLimit: (hard: Double?, soft: Double?)
         /// Workflow root; `nil` means this task is the root (Celery writes its own id).
         public var rootID: String?
+        /// The task that publishes this one, if any.
         public var parentID: String?
+        /// Group id for group and chord-header members.
         public var groupID: String?
+        /// Position within the group.
         public var groupIndex: Int?
+        /// If true, workers store no result.
         public var ignoreResult: Bool
         /// Remaining chain steps, reversed (next step last), as ``Signature`` JSON.
         public var chain: [JSON]?
@@ -41,9 +50,11 @@ extension CeleryMessage {
         public var chord: JSON?
         /// Sender node name (`headers.origin`), e.g. `caraway@host`.
         public var origin: String
+        /// Alternative display name for logs.
         public var shadow: String?
         /// Display reprs; `nil` renders them with ``PythonRepr`` (args as a tuple).
         public var argsrepr: String?
+        /// Display repr of ``kwargs``; `nil` renders it with ``PythonRepr``.
         public var kwargsrepr: String?
         /// `properties.reply_to`; only the `rpc://` backend reads it.
         public var replyTo: String

@@ -98,8 +98,11 @@ enum JSONWriter {
                 case 0x08: output.append(UInt8(ascii: "b"))
                 case 0x0C: output.append(UInt8(ascii: "f"))
                 default:
-                    output.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30,
-                                               hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                    output.append(UInt8(ascii: "u"))
+                    output.append(UInt8(ascii: "0"))
+                    output.append(UInt8(ascii: "0"))
+                    output.append(hexDigits[Int(byte >> 4)])
+                    output.append(hexDigits[Int(byte & 0xF)])
                 }
             }
             if runStart < utf8.count {

@@ -6,29 +6,38 @@
 /// Writing it (GET-guard against overwriting SUCCESS, then `SETEX` + `PUBLISH` in one
 /// `MULTI`) is the broker layer's job; this type only builds and reads the value.
 public struct ResultRecord: Sendable, Equatable {
+    /// The task id (`task_id`).
     public var taskID: String
+    /// The stored `status`.
     public var state: TaskState
     /// The return value (SUCCESS), `{"pid", "hostname"}` (STARTED), an exception object
     /// (FAILURE, REVOKED, RETRY with an exception) or null.
     public var result: JSON
+    /// Formatted traceback for failures and retries.
     public var traceback: String?
     /// Result tuples of tasks this task started (``childTuple(taskID:)``,
     /// ``childTuple(groupID:memberIDs:)``); `nil` writes `null`.
     public var children: [JSON]?
     /// When the task reached a ready state, epoch seconds; `nil` for other states.
     public var dateDone: Double?
+    /// `parent_id`, written only when set.
     public var parentID: String?
+    /// `group_id`, written only when set.
     public var groupID: String?
     /// The `result_extended=True` fields, if wanted.
     public var extended: Extended?
 
     /// Fields Celery adds with `result_extended=True`.
     public struct Extended: Sendable, Equatable {
+        /// The task name.
         public var name: String?
+        /// Positional arguments the task ran with.
         public var args: [JSON]?
+        /// Keyword arguments the task ran with.
         public var kwargs: JSONObject?
         /// The worker's node name.
         public var worker: String?
+        /// The request's retry count.
         public var retries: Int?
         /// The routing key the task arrived on.
         public var queue: String?
@@ -83,6 +92,7 @@ public struct ResultRecord: Sendable, Equatable {
         }
     }
 
+    /// A record with every field given; prefer the state-specific builders below.
     public init(taskID: String, state: TaskState, result: JSON = .null, traceback: String? = nil,
                 children: [JSON]? = nil, dateDone: Double? = nil, parentID: String? = nil, groupID: String? = nil,
                 extended: Extended? = nil) {
@@ -152,6 +162,9 @@ public struct ResultRecord: Sendable, Equatable {
     public static func childTuple(groupID: String, memberIDs: [String]) -> JSON {
         [[.string(groupID), nil], .array(memberIDs.map { childTuple(taskID: $0) })]
     }
+
+    /// The `status` string, e.g. `SUCCESS`.
+    public var status: String { state.rawValue }
 
     /// The exception object in `result`, for FAILURE, REVOKED and RETRY records.
     public var exception: ExceptionInfo? { ExceptionInfo(json: result) }

@@ -7,9 +7,13 @@
 /// signature is immutable, and the signature's own options (`task_id`, `queue`,
 /// `priority`, `link`, ...) decide the rest.
 public struct Signature: Sendable, Equatable {
+    /// Registered task name.
     public var task: String
+    /// Partial positional arguments; applied args are prepended to them.
     public var args: [JSON]
+    /// Keyword arguments (for `chain`/`group`, `tasks` holds the members).
     public var kwargs: JSONObject
+    /// `apply_async` options: `task_id`, `queue`, `priority`, `link`, `countdown`, ...
     public var options: JSONObject
     /// `nil` for a plain task, else `chain`, `group` or `chord`.
     public var subtaskType: String?
@@ -60,6 +64,9 @@ public struct Signature: Sendable, Equatable {
     }
 
     /// What applying a signature needs from the caller: time and ids are injected.
+    ///
+    /// Deliberately not `Sendable`: it lives for one call on the caller's thread, and the
+    /// id source is often a stateful closure (a seeded generator in tests).
     public struct ApplyContext {
         /// Current time, epoch seconds; `countdown` and relative `expires` count from it.
         public var now: Double
@@ -70,6 +77,11 @@ public struct Signature: Sendable, Equatable {
         /// Source of ids for steps without a pre-assigned `task_id`.
         public var newID: () -> String
 
+        /// - Parameters:
+        ///   - now: current time, epoch seconds, from the injected clock.
+        ///   - origin: this node's name.
+        ///   - defaultQueue: queue for signatures that name none.
+        ///   - newID: id source, e.g. a seeded ``makeUUID(using:)`` in tests.
         public init(now: Double, origin: String, defaultQueue: String = "celery",
                     newID: @escaping () -> String = { makeUUID() }) {
             self.now = now

@@ -10,12 +10,17 @@ public struct TaskState: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// Never stored: an absent result key means PENDING.
     public static let pending: TaskState = "PENDING"
+    /// Received by a worker; Celery reports it in events and does not normally store it.
     public static let received: TaskState = "RECEIVED"
     /// Stored only with `task_track_started`; `result` is `{"pid", "hostname"}`.
     public static let started: TaskState = "STARTED"
+    /// Finished; `result` is the return value.
     public static let success: TaskState = "SUCCESS"
+    /// Raised; `result` is the exception object.
     public static let failure: TaskState = "FAILURE"
+    /// Will run again; the message was re-published.
     public static let retry: TaskState = "RETRY"
+    /// Revoked or expired; `result` is a `TaskRevokedError`.
     public static let revoked: TaskState = "REVOKED"
 
     /// Celery's `READY_STATES`: the task will not change state again, so waiters can stop

@@ -1,0 +1,176 @@
+import CarawayRedis
+import Logging
+
+/// Queue semantics on Redis for one node: reserve, settle, requeue, publish, delay, recover.
+///
+/// Every method issues exactly one script call on `connection` (pipelined with whatever else is
+/// in flight) and calls its completion exactly once, on the loop thread.
+public final class Broker {
+    public let keys: RedisKeys
+    public let nodeID: String
+    public let connection: RedisConnection
+    private var nextReservation: UInt64 = 0
+
+    public init(connection: RedisConnection, keys: RedisKeys, nodeID: String) {
+        self.connection = connection
+        self.keys = keys
+        self.nodeID = nodeID
+    }
+
+    private var inflightKey: String { keys.inflight(node: nodeID) }
+
+    /// Atomically moves one message from the first non-empty key of `queueKeys` into this node's
+    /// in-flight hash. Completes with nil when all are empty.
+    public func reserve(from queueKeys: [String], _ completion: @escaping (Result<Reservation?, BrokerError>) -> Void) {
+        nextReservation &+= 1
+        let field = String(nextReservation)
+        let keys = self.keys
+        connection.evaluate(BrokerScripts.reserve,
+                            keys: [Array(inflightKey.utf8), Array(keys.nodes.utf8)] + queueKeys.map { Array($0.utf8) },
+                            arguments: [Array(nodeID.utf8), Array(field.utf8)]) { result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(BrokerError(error)))
+            case .success(.null):
+                completion(.success(nil))
+            case .success(let value):
+                guard let parts = value.array, parts.count == 2, let index = parts[0].int,
+                      index >= 1, Int(index) <= queueKeys.count, let envelope = parts[1].bytes else {
+                    completion(.failure(.unexpectedReply(operation: "reserve", reply: "\(value)")))
+                    return
+                }
+                let source = queueKeys[Int(index) - 1]
+                completion(.success(Reservation(field: field, sourceKey: source, queue: keys.queueName(fromKey: source), envelope: envelope)))
+            }
+        }
+    }
+
+    /// Publishes `followUps`, stores `result`, and removes the reservation from in-flight, atomically.
+    /// Completes with true when the reservation was still ours, false when it had been recovered.
+    public func settle(_ reservation: Reservation, result: ResultWrite?, followUps: [OutgoingMessage] = [],
+                       _ completion: @escaping (Result<Bool, BrokerError>) -> Void) {
+        var scriptKeys: [[UInt8]] = [Array(inflightKey.utf8), Array((result?.key ?? "").utf8),
+                                     Array(keys.delayed.utf8), Array(keys.delayedMessages.utf8)]
+        var arguments: [[UInt8]] = [Array(reservation.field.utf8), result?.value ?? [], Array(String(result?.ttlSeconds ?? 0).utf8)]
+        Self.append(followUps, keys: &scriptKeys, arguments: &arguments)
+        connection.evaluate(BrokerScripts.settle, keys: scriptKeys, arguments: arguments) { result in
+            completion(result.mapError(BrokerError.init).map { $0.int == 1 })
+        }
+    }
+
+    /// Pushes `envelope` back to the head of `reservation`'s source list and drops the reservation.
+    public func requeue(_ reservation: Reservation, envelope: [UInt8], to destination: String? = nil,
+                        _ completion: @escaping (Result<Bool, BrokerError>) -> Void) {
+        connection.evaluate(BrokerScripts.requeue,
+                            keys: [Array(inflightKey.utf8), Array((destination ?? reservation.sourceKey).utf8)],
+                            arguments: [Array(reservation.field.utf8), envelope]) { result in
+            completion(result.mapError(BrokerError.init).map { $0.int == 1 })
+        }
+    }
+
+    /// Publishes messages (now, or delayed when they carry a due time).
+    public func enqueue(_ messages: [OutgoingMessage], _ completion: @escaping (Result<Int, BrokerError>) -> Void) {
+        var scriptKeys: [[UInt8]] = [Array(keys.delayed.utf8), Array(keys.delayedMessages.utf8)]
+        var arguments: [[UInt8]] = []
+        Self.append(messages, keys: &scriptKeys, arguments: &arguments)
+        connection.evaluate(BrokerScripts.enqueue, keys: scriptKeys, arguments: arguments) { result in
+            completion(result.mapError(BrokerError.init).map { Int($0.int ?? 0) })
+        }
+    }
+
+    /// Moves due delayed messages to their queues. Completes with (moved, next due ms or nil).
+    public func promoteDue(limit: Int = 500, _ completion: @escaping (Result<(moved: Int, nextDue: Int64?), BrokerError>) -> Void) {
+        connection.evaluate(BrokerScripts.promoteDue, keys: [Array(keys.delayed.utf8), Array(keys.delayedMessages.utf8)],
+                            arguments: [Array(String(limit).utf8)]) { result in
+            switch result {
+            case .failure(let e): completion(.failure(BrokerError(e)))
+            case .success(let value):
+                guard let parts = value.array, parts.count == 2, let moved = parts[0].int, let next = parts[1].int else {
+                    completion(.failure(.unexpectedReply(operation: "promote_due", reply: "\(value)")))
+                    return
+                }
+                completion(.success((Int(moved), next < 0 ? nil : next)))
+            }
+        }
+    }
+
+    /// Registers (or renews, when `renew`) this node's lease. Completes with Redis time in ms;
+    /// fails with `.leaseLost` when a renew finds the node already recovered.
+    public func heartbeat(leaseMilliseconds: Int, renew: Bool, _ completion: @escaping (Result<Int64, BrokerError>) -> Void) {
+        connection.evaluate(BrokerScripts.heartbeat, keys: [Array(keys.nodes.utf8)],
+                            arguments: [Array(nodeID.utf8), Array(String(leaseMilliseconds).utf8), Array((renew ? "renew" : "register").utf8)]) { [nodeID] result in
+            switch result {
+            case .failure(let e): completion(.failure(BrokerError(e)))
+            case .success(let value):
+                guard let now = value.int else {
+                    completion(.failure(.unexpectedReply(operation: "heartbeat", reply: "\(value)")))
+                    return
+                }
+                completion(now < 0 ? .failure(.leaseLost(node: nodeID)) : .success(now))
+            }
+        }
+    }
+
+    /// Moves the in-flight entries of nodes with expired leases into this node's in-flight hash
+    /// and returns them as reservations of this node (to be requeued by the caller).
+    public func recoverExpiredNodes(limit: Int = 16, _ completion: @escaping (Result<[Reservation], BrokerError>) -> Void) {
+        let keys = self.keys
+        connection.evaluate(BrokerScripts.recover, keys: [Array(keys.nodes.utf8), Array(inflightKey.utf8)],
+                            arguments: [Array(keys.inflightPrefix.utf8), Array(nodeID.utf8), Array(String(limit).utf8)]) { result in
+            switch result {
+            case .failure(let e): completion(.failure(BrokerError(e)))
+            case .success(let value):
+                let items = value.array ?? []
+                var reservations: [Reservation] = []
+                var i = 0
+                while i + 1 < items.count {
+                    if let field = items[i].string, let stored = items[i + 1].bytes,
+                       let reservation = Reservation(field: field, storedValue: stored, keys: keys) {
+                        reservations.append(reservation)
+                    }
+                    i += 2
+                }
+                completion(.success(reservations))
+            }
+        }
+    }
+
+    /// Everything currently in this node's in-flight hash (used to reconcile after a reconnect,
+    /// when a reserve whose reply was lost may have left a message there).
+    public func inflightReservations(_ completion: @escaping (Result<[Reservation], BrokerError>) -> Void) {
+        let keys = self.keys
+        connection.send(["HGETALL", inflightKey]) { result in
+            switch result {
+            case .failure(let e): completion(.failure(BrokerError(e)))
+            case .success(let value):
+                let items = value.array ?? []
+                var reservations: [Reservation] = []
+                var i = 0
+                while i + 1 < items.count {
+                    if let field = items[i].string, let stored = items[i + 1].bytes,
+                       let reservation = Reservation(field: field, storedValue: stored, keys: keys) {
+                        reservations.append(reservation)
+                    }
+                    i += 2
+                }
+                completion(.success(reservations))
+            }
+        }
+    }
+
+    /// Removes this node from the registry on a clean shutdown (after in-flight is empty).
+    public func deregister(_ completion: @escaping (Result<Void, BrokerError>) -> Void) {
+        connection.send(["ZREM", keys.nodes, nodeID]) { result in
+            completion(result.map { _ in () }.mapError(BrokerError.init))
+        }
+    }
+
+    private static func append(_ messages: [OutgoingMessage], keys: inout [[UInt8]], arguments: inout [[UInt8]]) {
+        for message in messages {
+            keys.append(Array(message.destinationKey.utf8))
+            arguments.append(Array(String(message.dueMilliseconds ?? 0).utf8))
+            arguments.append(Array(message.tag.utf8))
+            arguments.append(message.envelope)
+        }
+    }
+}
