@@ -1,1 +1,4 @@
-print("caraway")
+import Caraway
+
+// The stock binary: Caraway's built-in tasks. Users build their own with `Caraway.main(registry:)`.
+Caraway.main()

@@ -19,7 +19,7 @@ public final class ChildProcess: HandleBox {
     public init(loop: EventLoop, executable: String, arguments: [String], environment: [String]?,
                 onExit: @escaping (_ status: Int64, _ signal: Int32) -> Void) throws(LoopError) {
         channel = try PipeStream(loop: loop)
-        super.init(size: MemoryLayout<uv_process_t>.size)
+        super.init(size: MemoryLayout<uv_process_t>.size, loop: loop)
         self.onExit = onExit
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]

@@ -6,7 +6,8 @@ import CUV
 /// Nothing here is thread-safe; nothing here blocks.
 public final class EventLoop {
     package let raw: UnsafeMutablePointer<uv_loop_t>
-    private var closeHooks: [() -> Void] = []
+    /// Handles opened through this module (foreign ones, like hiredis's polls, are closed by their owners).
+    var openHandles: [ObjectIdentifier: HandleBox] = [:]
 
     public init() throws(LoopError) {
         raw = .allocate(capacity: 1)
@@ -46,15 +47,9 @@ public final class EventLoop {
     /// Refreshes the cached loop time; useful after long synchronous work.
     public func updateTime() { uv_update_time(raw) }
 
-    /// Closes every open handle (for shutdown paths where stray handles would keep `run()` alive).
+    /// Closes every handle this module opened (for shutdown paths where stray handles would keep
+    /// `run()` alive). Handles owned by C libraries (hiredis's polls) are left to their owners.
     public func closeAllHandles() {
-        uv_walk(raw, { handle, _ in
-            guard let handle, uv_is_closing(handle) == 0 else { return }
-            if let data = handle.pointee.data {
-                Unmanaged<HandleBox>.fromOpaque(data).takeUnretainedValue().close()
-            } else {
-                uv_close(handle, nil)
-            }
-        }, nil)
+        for box in Array(openHandles.values) { box.close() }
     }
 }

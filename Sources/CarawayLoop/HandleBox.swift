@@ -11,8 +11,11 @@ public class HandleBox {
     private(set) public var isClosed = false
     private var onClose: (() -> Void)?
 
-    init(size: Int) {
+    private weak var loop: EventLoop?
+
+    init(size: Int, loop: EventLoop) {
         self.size = size
+        self.loop = loop
         handle = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         handle.initializeMemory(as: UInt8.self, repeating: 0, count: size)
     }
@@ -20,6 +23,7 @@ public class HandleBox {
     /// Call right after the successful uv_*_init: from then on a close is owed.
     func retainForLoop() {
         uvHandle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        loop?.openHandles[ObjectIdentifier(self)] = self
     }
 
     var uvHandle: UnsafeMutablePointer<uv_handle_t> { handle.assumingMemoryBound(to: uv_handle_t.self) }
@@ -35,6 +39,7 @@ public class HandleBox {
             guard let handle, let data = handle.pointee.data else { return }
             handle.pointee.data = nil
             let box = Unmanaged<HandleBox>.fromOpaque(data).takeRetainedValue()
+            box.loop?.openHandles[ObjectIdentifier(box)] = nil
             let hook = box.onClose
             box.onClose = nil
             box.didClose()

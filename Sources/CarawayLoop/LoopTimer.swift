@@ -5,7 +5,7 @@ public final class LoopTimer: HandleBox {
     private var callback: (() -> Void)?
 
     public init(loop: EventLoop) {
-        super.init(size: MemoryLayout<uv_timer_t>.size)
+        super.init(size: MemoryLayout<uv_timer_t>.size, loop: loop)
         uv_timer_init(loop.raw, handle.assumingMemoryBound(to: uv_timer_t.self))
         retainForLoop()
     }

@@ -3,7 +3,7 @@ import CUV
 /// A pipe (Unix socketpair under libuv): the channel between a node and its child processes.
 public final class PipeStream: Stream {
     public init(loop: EventLoop) throws(LoopError) {
-        super.init(size: MemoryLayout<uv_pipe_t>.size)
+        super.init(size: MemoryLayout<uv_pipe_t>.size, loop: loop)
         try LoopError.check(uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0), "uv_pipe_init")
         retainForLoop()
     }

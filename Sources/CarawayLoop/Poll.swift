@@ -12,7 +12,7 @@ public final class Poll: HandleBox {
     private var callback: ((Result<Events, LoopError>) -> Void)?
 
     public init(loop: EventLoop, fileDescriptor: Int32) throws(LoopError) {
-        super.init(size: MemoryLayout<uv_poll_t>.size)
+        super.init(size: MemoryLayout<uv_poll_t>.size, loop: loop)
         try LoopError.check(uv_poll_init(loop.raw, handle.assumingMemoryBound(to: uv_poll_t.self), fileDescriptor), "uv_poll_init")
         retainForLoop()
     }

@@ -5,7 +5,7 @@ public final class SignalWatcher: HandleBox {
     private var callback: ((Int32) -> Void)?
 
     public init(loop: EventLoop, signal: Int32, _ callback: @escaping (Int32) -> Void) throws(LoopError) {
-        super.init(size: MemoryLayout<uv_signal_t>.size)
+        super.init(size: MemoryLayout<uv_signal_t>.size, loop: loop)
         let raw = handle.assumingMemoryBound(to: uv_signal_t.self)
         try LoopError.check(uv_signal_init(loop.raw, raw), "uv_signal_init")
         retainForLoop()

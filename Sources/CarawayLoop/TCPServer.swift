@@ -12,7 +12,7 @@ public final class TCPServer: HandleBox {
     public init(loop: EventLoop, host: String, port: Int, backlog: Int32 = 511,
                 onConnection: @escaping (TCPStream) -> Void) throws(LoopError) {
         self.loop = loop
-        super.init(size: MemoryLayout<uv_tcp_t>.size)
+        super.init(size: MemoryLayout<uv_tcp_t>.size, loop: loop)
         let tcp = handle.assumingMemoryBound(to: uv_tcp_t.self)
         try LoopError.check(uv_tcp_init(loop.raw, tcp), "uv_tcp_init")
         retainForLoop()

@@ -1,0 +1,36 @@
+import CarawayHTTP
+import CarawayProtocol
+import CarawayWorker
+
+extension Node {
+    /// The node's HTTP routes: health for liveness, ready for load balancers and orchestration.
+    func routes() -> Router {
+        let router = Router()
+        router.get("/health") { [unowned self] _, responder in
+            var body = JSONObject()
+            body["status"] = "ok"
+            body["node"] = .string(configuration.name)
+            body["node_id"] = .string(nodeID)
+            body["loop_lag_ms"] = JSON((lag.lastMilliseconds * 1000).rounded() / 1000)
+            body["loop_lag_max_ms"] = JSON((lag.maxMilliseconds * 1000).rounded() / 1000)
+            body["uptime_s"] = JSON(Int(SystemClock().now - startedAt))
+            body["active"] = JSON(consumer.active.count)
+            body["held"] = JSON(consumer.heldCount)
+            responder.respond(.json(bytes: JSON.object(body).serialized()))
+        }
+        router.get("/ready") { [unowned self] _, responder in
+            let redis = connection.isReady
+            let registered = heartbeater.isRegistered
+            let children = pool.readyCount
+            let ready = redis && registered && children > 0 && !consumer.configuration.queues.isEmpty
+            var body = JSONObject()
+            body["ready"] = .bool(ready)
+            body["redis"] = .bool(redis)
+            body["registered"] = .bool(registered)
+            body["children_ready"] = JSON(children)
+            body["concurrency"] = JSON(configuration.concurrency)
+            responder.respond(.json(status: ready ? 200 : 503, bytes: JSON.object(body).serialized()))
+        }
+        return router
+    }
+}

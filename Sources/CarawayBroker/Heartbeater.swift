@@ -1,0 +1,66 @@
+import CarawayLoop
+import Logging
+
+/// Keeps this node's lease alive in `caraway:nodes`, renewing every third of the lease.
+///
+/// If a renew finds the node gone (it was presumed dead — paused, partitioned — and a recoverer
+/// requeued its work), it re-registers and reports `onLeaseLost`, so the node knows that what it
+/// is running now may also run elsewhere (a counted duplicate, I2).
+public final class Heartbeater {
+    private let loop: EventLoop
+    private let broker: Broker
+    private let logger: Logger
+    public let leaseMilliseconds: Int
+    private var timer: LoopTimer?
+    private var registered = false
+    /// Redis time (ms) of the last successful beat.
+    public private(set) var lastBeat: Int64?
+    public var onRegistered: (() -> Void)?
+    public var onLeaseLost: (() -> Void)?
+
+    public init(loop: EventLoop, broker: Broker, leaseMilliseconds: Int, logger: Logger) {
+        self.loop = loop
+        self.broker = broker
+        self.leaseMilliseconds = leaseMilliseconds
+        self.logger = logger
+    }
+
+    public var isRegistered: Bool { registered }
+
+    public func start() {
+        if timer == nil { timer = LoopTimer(loop: loop) }
+        timer?.start(after: 0, repeat: UInt64(max(leaseMilliseconds / 3, 50))) { [weak self] in self?.beat() }
+    }
+
+    /// Re-register at once (after a reconnect).
+    public func registerNow() {
+        registered = false
+        beat()
+    }
+
+    public func stop() {
+        timer?.close()
+        timer = nil
+    }
+
+    private func beat() {
+        broker.heartbeat(leaseMilliseconds: leaseMilliseconds, renew: registered) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let now):
+                self.lastBeat = now
+                if !self.registered {
+                    self.registered = true
+                    self.onRegistered?()
+                }
+            case .failure(.leaseLost):
+                self.logger.warning("node.lease_lost", metadata: ["node.id": "\(self.broker.nodeID)"])
+                self.registered = false
+                self.onLeaseLost?()
+                self.beat()
+            case .failure(let error):
+                self.logger.debug("node.heartbeat_failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import CarawayProtocol
+
+/// What the node asks a child to run (one frame).
+public struct ChildRequest: Sendable {
+    public var id: String
+    public var task: String
+    public var args: [JSON]
+    public var kwargs: JSONObject
+    public var retries: Int
+    public var queue: String
+    public var rootID: String?
+    public var parentID: String?
+    public var deliveries: Int
+    public var softTimeLimit: Double?
+
+    public init(id: String, task: String, args: [JSON], kwargs: JSONObject, retries: Int, queue: String,
+                rootID: String?, parentID: String?, deliveries: Int, softTimeLimit: Double?) {
+        self.id = id
+        self.task = task
+        self.args = args
+        self.kwargs = kwargs
+        self.retries = retries
+        self.queue = queue
+        self.rootID = rootID
+        self.parentID = parentID
+        self.deliveries = deliveries
+        self.softTimeLimit = softTimeLimit
+    }
+
+    public func encoded() -> [UInt8] {
+        var o = JSONObject()
+        o["id"] = .string(id)
+        o["task"] = .string(task)
+        o["args"] = .array(args)
+        o["kwargs"] = .object(kwargs)
+        o["retries"] = JSON(retries)
+        o["queue"] = .string(queue)
+        o["root_id"] = JSON(rootID)
+        o["parent_id"] = JSON(parentID)
+        o["deliveries"] = JSON(deliveries)
+        o["soft"] = JSON(softTimeLimit)
+        return FrameDecoder.frame(o.serialized())
+    }
+
+    public init(decoding payload: [UInt8]) throws {
+        guard case .object(let o) = try JSON.parse(payload), let id = o["id"]?.stringValue, let task = o["task"]?.stringValue else {
+            throw ProtocolError.missingField("id/task")
+        }
+        self.init(id: id, task: task, args: o["args"]?.arrayValue ?? [], kwargs: o["kwargs"]?.objectValue ?? [:],
+                  retries: o["retries"]?.intValue ?? 0, queue: o["queue"]?.stringValue ?? "celery",
+                  rootID: o["root_id"]?.stringValue, parentID: o["parent_id"]?.stringValue,
+                  deliveries: o["deliveries"]?.intValue ?? 1, softTimeLimit: o["soft"]?.doubleValue)
+    }
+}
+
+/// What a child answers (one frame): ready at start, then one outcome per request.
+public enum ChildReply: Sendable {
+    case ready(pid: Int)
+    case success(result: JSON, runtime: Double, rssKiB: Int)
+    case failure(TaskError, traceback: String?, runtime: Double, rssKiB: Int)
+    case retry(TaskRetry, runtime: Double, rssKiB: Int)
+
+    public func encoded() -> [UInt8] {
+        var o = JSONObject()
+        switch self {
+        case .ready(let pid):
+            o["status"] = "ready"
+            o["pid"] = JSON(pid)
+        case .success(let result, let runtime, let rss):
+            o["status"] = "success"
+            o["result"] = result
+            o["runtime"] = JSON(runtime)
+            o["rss_kb"] = JSON(rss)
+        case .failure(let error, let traceback, let runtime, let rss):
+            o["status"] = "failure"
+            o["exc_type"] = .string(error.type)
+            o["exc_module"] = .string(error.module)
+            o["message"] = .string(error.message)
+            o["traceback"] = JSON(traceback)
+            o["runtime"] = JSON(runtime)
+            o["rss_kb"] = JSON(rss)
+        case .retry(let retry, let runtime, let rss):
+            o["status"] = "retry"
+            o["countdown"] = JSON(retry.countdown)
+            o["max_retries"] = JSON(retry.maxRetries)
+            o["reason"] = .string(retry.reason)
+            o["runtime"] = JSON(runtime)
+            o["rss_kb"] = JSON(rss)
+        }
+        return FrameDecoder.frame(o.serialized())
+    }
+
+    public init(decoding payload: [UInt8]) throws {
+        guard case .object(let o) = try JSON.parse(payload), let status = o["status"]?.stringValue else {
+            throw ProtocolError.missingField("status")
+        }
+        let runtime = o["runtime"]?.doubleValue ?? 0
+        let rss = o["rss_kb"]?.intValue ?? 0
+        switch status {
+        case "ready":
+            self = .ready(pid: o["pid"]?.intValue ?? 0)
+        case "success":
+            self = .success(result: o["result"] ?? .null, runtime: runtime, rssKiB: rss)
+        case "failure":
+            self = .failure(TaskError(type: o["exc_type"]?.stringValue ?? "Exception", message: o["message"]?.stringValue ?? "",
+                                      module: o["exc_module"]?.stringValue ?? "builtins"),
+                            traceback: o["traceback"]?.stringValue, runtime: runtime, rssKiB: rss)
+        case "retry":
+            self = .retry(TaskRetry(countdown: o["countdown"]?.doubleValue, maxRetries: o["max_retries"]?.intValue,
+                                    reason: o["reason"]?.stringValue ?? "retry requested"), runtime: runtime, rssKiB: rss)
+        default:
+            throw ProtocolError.wrongType(field: "status", expected: "ready|success|failure|retry")
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import CarawayBroker
+import CarawayLoop
+import CarawayProtocol
+import Logging
+
+/// The node's task state machine: reserve one message per idle child, run it, settle it.
+///
+/// ```
+///  idle child ──reserve──► reservation ──checks──► run on child ──reply──► settle ──► idle
+///                 │ nil                    │ bad / unknown / expired / too often redelivered
+///                 ▼                        ▼
+///           QueueWaiter.arm()        settle with dead letter or failure result
+///  child lost mid-task ──► requeue at the head (reject-on-worker-lost) or failure result
+/// ```
+/// Invariants: a message leaves Redis in-flight only in the same script that stores its outcome
+/// (I1); a reserve is issued only for an idle child that holds a pool slot, so the node never
+/// holds more than K messages (I4); nothing here blocks the loop (I6).
+public final class Consumer {
+    // Fixed at construction.
+    let loop: EventLoop
+    let broker: Broker
+    let pool: ChildPool
+    let waiter: QueueWaiter
+    let registry: TaskRegistry
+    let clock: any WallClock
+    let logger: Logger
+    public let configuration: ConsumerConfiguration
+
+    // Loop-confined state.
+    var deliveries: [ObjectIdentifier: Delivery] = [:]
+    var reserving: Set<ObjectIdentifier> = []
+    /// In-flight fields this node knows it holds (running, settling, requeueing).
+    var ownedFields: Set<String> = []
+    var queueOrder: [String]
+    var keyOrder: [String] = []
+    var queuesEmpty = false
+    var draining = false
+    var pendingOperations = 0
+    var onDrained: (() -> Void)?
+    public internal(set) var stats = ConsumerStats()
+    /// Whether the broker side is usable (connected and registered); set by the node.
+    public var isBrokerReady: () -> Bool = { true }
+    /// Called when this node delayed a message (so the forwarder can look sooner).
+    public var onDelayed: (() -> Void)?
+
+    public init(loop: EventLoop, broker: Broker, pool: ChildPool, waiter: QueueWaiter, registry: TaskRegistry,
+                configuration: ConsumerConfiguration, clock: any WallClock = SystemClock(), logger: Logger) {
+        self.loop = loop
+        self.broker = broker
+        self.pool = pool
+        self.waiter = waiter
+        self.registry = registry
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.queueOrder = configuration.queues
+        rebuildKeyOrder()
+        pool.onAvailable = { [weak self] _ in self?.fill() }
+        pool.onReply = { [weak self] child, reply in self?.completed(child, reply) }
+        pool.onLost = { [weak self] child, status, signal in self?.lost(child, status: status, signal: signal) }
+        waiter.onData = { [weak self] in
+            self?.queuesEmpty = false
+            self?.fill()
+        }
+    }
+
+    /// Tasks running now (for inspect).
+    public var active: [(id: String, name: String, args: [JSON], kwargs: JSONObject, startedAt: Double, pid: Int32, queue: String)] {
+        deliveries.values.map { ($0.message.id, $0.message.task, $0.message.args, $0.message.kwargs, $0.startedAt, $0.child.pid, $0.reservation.queue) }
+    }
+
+    /// Messages held: running plus reserved-in-flight.
+    public var heldCount: Int { deliveries.count + reserving.count }
+
+    /// Reserves for every idle child, unless draining or the queues are known to be empty.
+    public func fill() {
+        guard !draining, isBrokerReady() else { return }
+        for child in pool.available {
+            let id = ObjectIdentifier(child)
+            guard deliveries[id] == nil, !reserving.contains(id) else { continue }
+            if queuesEmpty {
+                waiter.arm()
+                return
+            }
+            reserve(for: child)
+        }
+    }
+
+    /// Forgets that the queues looked empty (e.g. after a reconnect) and fills.
+    public func wake() {
+        queuesEmpty = false
+        fill()
+    }
+
+    private func reserve(for child: PoolChild) {
+        let id = ObjectIdentifier(child)
+        reserving.insert(id)
+        broker.reserve(from: keyOrder) { [weak self, weak child] result in
+            guard let self else { return }
+            self.reserving.remove(id)
+            switch result {
+            case .success(nil):
+                self.queuesEmpty = true
+                if !self.draining { self.waiter.arm() }
+                self.checkDrained()
+            case .success(let reservation?):
+                self.ownedFields.insert(reservation.field)
+                self.rotate(past: reservation.queue)
+                guard let child, !self.draining, child.state == .idle, child.holdsSlot, self.deliveries[id] == nil else {
+                    // The child went away or we are draining: give the message back untouched.
+                    self.giveBack(reservation)
+                    return
+                }
+                self.dispatch(reservation, to: child)
+            case .failure(.leaseLost):
+                self.logger.warning("node.reserve_refused_lease_lost", metadata: ["node.id": "\(self.broker.nodeID)"])
+                self.checkDrained()
+            case .failure(let error):
+                self.logger.debug("broker.reserve_failed", metadata: ["error": "\(error)"])
+                self.checkDrained()
+            }
+        }
+    }
+
+    private func rotate(past queue: String) {
+        guard queueOrder.count > 1, let index = queueOrder.firstIndex(of: queue) else { return }
+        queueOrder.remove(at: index)
+        queueOrder.append(queue)
+        rebuildKeyOrder()
+    }
+
+    private func rebuildKeyOrder() {
+        keyOrder = RedisKeys.prioritySteps.flatMap { step in queueOrder.map { broker.keys.queue($0, priority: step) } }
+    }
+
+    /// Checks a fresh reservation and either runs it or settles it at once.
+    func dispatch(_ reservation: Reservation, to child: PoolChild) {
+        let now = clock.now
+        if reservation.envelope.count > configuration.maxMessageBytes {
+            deadLetter(reservation, reason: "message of \(reservation.envelope.count) bytes exceeds the limit of \(configuration.maxMessageBytes) bytes (--max-message-bytes)", message: nil)
+            return
+        }
+        let message: CeleryMessage
+        do {
+            message = try CeleryMessage.decode(reservation.envelope)
+        } catch {
+            deadLetter(reservation, reason: "undecodable message: \(error)", message: nil)
+            return
+        }
+        if message.deliveries >= configuration.maxDeliveries {
+            let reason = "delivered \(message.deliveries) times and every run was lost with its worker (--max-deliveries \(configuration.maxDeliveries)); poison message"
+            deadLetter(reservation, reason: reason, message: message,
+                       failure: TaskError(type: "WorkerLostError", message: reason, module: "billiard.exceptions"))
+            return
+        }
+        guard let entry = registry.entry(message.task) else {
+            deadLetter(reservation, reason: "unknown task '\(message.task)'", message: message,
+                       failure: TaskError(type: "NotRegistered", message: "'\(message.task)'", module: "celery.exceptions"))
+            return
+        }
+        if let expires = message.expires, expires < now {
+            stats.expired += 1
+            logger.info("task.expired", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)"])
+            settle(reservation, message: message, record: .revoked(taskID: message.id, expired: true, dateDone: now,
+                                                                   parentID: message.parentID, groupID: message.groupID))
+            return
+        }
+        if let eta = message.eta, eta > now + 0.005 {
+            // Not held in memory until due (Celery's duplicate-ETA bug): back to Redis's delayed set.
+            stats.deferred += 1
+            let outgoing = OutgoingMessage(destinationKey: reservation.sourceKey, envelope: reservation.envelope,
+                                           dueMilliseconds: Int64((eta * 1000).rounded(.up)),
+                                           tag: message.deliveryTag ?? makeUUID())
+            settle(reservation, message: nil, record: nil, followUps: [outgoing])
+            onDelayed?()
+            return
+        }
+        run(message, entry: entry, reservation: reservation, on: child, now: now)
+    }
+
+    private func run(_ message: CeleryMessage, entry: TaskRegistry.Entry, reservation: Reservation, on child: PoolChild, now: Double) {
+        let soft = message.timeLimit.soft ?? entry.options.softTimeLimit ?? configuration.softTimeLimit
+        let hard = message.timeLimit.hard ?? entry.options.hardTimeLimit ?? configuration.hardTimeLimit
+        let delivery = Delivery(reservation: reservation, message: message, options: entry.options, child: child, startedAt: now)
+        deliveries[ObjectIdentifier(child)] = delivery
+        let request = ChildRequest(id: message.id, task: message.task, args: message.args, kwargs: message.kwargs,
+                                   retries: message.retries, queue: reservation.queue, rootID: message.rootID,
+                                   parentID: message.parentID, deliveries: message.deliveries + 1, softTimeLimit: soft)
+        if let soft, soft > 0 {
+            delivery.softTimer = LoopTimer.once(loop: loop, after: UInt64(soft * 1000)) { [weak child] in
+                _ = child?.process.kill(10) // SIGUSR1: the child raises its soft-limit flag
+            }
+        }
+        if let hard, hard > 0 {
+            delivery.hardTimer = LoopTimer.once(loop: loop, after: UInt64(hard * 1000)) { [weak self, weak delivery] in
+                guard let self, let delivery else { return }
+                delivery.timedOut = true
+                self.logger.warning("task.time_limit_exceeded", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "child.pid": "\(delivery.child.pid)"])
+                self.pool.kill(delivery.child, signal: 9)
+            }
+        }
+        logger.info("task.started", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "child.pid": "\(child.pid)"])
+        pool.run(request.encoded(), on: child)
+    }
+}
