@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Caraway", targets: ["Caraway"]),
         .executable(name: "caraway", targets: ["CarawayCLI"]),
+        .executable(name: "caraway-bench", targets: ["CarawayBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +44,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
+        .executableTarget(name: "CarawayBench", dependencies: [
+            "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // a script-style tool: top-level state, one thread
 
         .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),
         .testTarget(name: "CarawayProtocolTests", dependencies: ["CarawayProtocol"], resources: [.copy("Fixtures")]),

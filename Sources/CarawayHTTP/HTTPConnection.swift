@@ -226,6 +226,8 @@ final class HTTPConnection {
         switch delivery {
         case .response(let response):
             slots[index].response = response
+            // Requests pipelined behind this one will not be answered: don't even parse them.
+            if response.asksToClose { acceptingInput = false }
         case .abandoned:
             logger.error("HTTP handler released its responder without answering", metadata: [
                 "http.method": "\(slots[index].method ?? "-")", "http.path": "\(slots[index].path ?? "-")",

@@ -1,0 +1,149 @@
+import CarawayBroker
+import CarawayLoop
+import CarawayProtocol
+import CarawayRedis
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// caraway-bench: load generator and timer for bench/run. It talks to Redis only, like any
+// producer; the node under test runs as its own process.
+//
+//   caraway-bench noop REDIS_URL COUNT       enqueue COUNT no-op tasks (ignore_result), time the drain
+//   caraway-bench results REDIS_URL COUNT    the same with results stored, then read back
+//   caraway-bench latency REDIS_URL COUNT    COUNT sequential caraway.add round trips
+// Prints one JSON object on stdout.
+
+func now() -> Double { Double(EventLoop.hrtime) / 1e9 }
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4, let count = Int(arguments[3]), let endpoint = try? RedisEndpoint.parse(arguments[2]) else {
+    fputs("usage: caraway-bench noop|results|latency REDIS_URL COUNT\n", stderr)
+    exit(2)
+}
+let mode = arguments[1]
+let loop = try EventLoop()
+let logger = Logger(label: "bench")
+let connection = RedisConnection(loop: loop, endpoint: endpoint, name: "bench", logger: logger, commandTimeout: 60_000)
+let subscriber = RedisSubscriber(loop: loop, endpoint: endpoint, name: "bench-sub", logger: logger)
+let keys = RedisKeys()
+var output = JSONObject()
+
+func finish() {
+    print(JSON.object(output).serializedString())
+    subscriber.close()
+    connection.close()
+    loop.closeAllHandles()
+}
+
+func envelope(task: String, args: [JSON], ignoreResult: Bool) -> (String, [UInt8]) {
+    let id = makeUUID()
+    var draft = CeleryMessage.Draft(task: task, id: id, args: args)
+    draft.ignoreResult = ignoreResult
+    return (id, draft.encodedEnvelope(deliveryTag: makeUUID()))
+}
+
+/// Enqueues `count` messages in pipelined batches, then polls until queue and in-flight are empty.
+func burnDown(task: String, storeResults: Bool) {
+    var ids: [String] = []
+    let batch = 1_000
+    var sent = 0
+    func sendBatch() {
+        var command: [[UInt8]] = [Array("LPUSH".utf8), Array("bench:staging".utf8)]
+        for _ in 0..<min(batch, count - sent) {
+            let (id, bytes) = envelope(task: task, args: [], ignoreResult: !storeResults)
+            ids.append(id)
+            command.append(bytes)
+        }
+        sent += command.count - 2
+        connection.send(bytes: command) { _ in
+            if sent < count { sendBatch() } else { startTiming() }
+        }
+    }
+    var started = 0.0
+    // Messages are staged on another list and renamed onto `celery` in one step, so the node
+    // (already running and idle) sees the whole backlog at once and enqueue speed is not measured.
+    func startTiming() {
+        started = now()
+        connection.send(["RENAME", "bench:staging", "celery"]) { _ in poll() }
+    }
+    func poll() {
+        connection.send(["EVAL", "local n = redis.call('LLEN', KEYS[1]) for _, k in ipairs(redis.call('KEYS', 'caraway:inflight:*')) do n = n + redis.call('HLEN', k) end return n", "1", "celery"]) { result in
+            if case .success(let value) = result, value.int == 0 {
+                let elapsed = now() - started
+                output["tasks"] = JSON(count)
+                output["seconds"] = JSON(elapsed)
+                output["tasks_per_second"] = JSON(Double(count) / elapsed)
+                if storeResults { readBack(ids: ids) } else { finish() }
+            } else {
+                LoopTimer.once(loop: loop, after: 5) { poll() }
+            }
+        }
+    }
+    sendBatch()
+}
+
+func readBack(ids: [String]) {
+    var missing = 0
+    var index = 0
+    func next() {
+        guard index < ids.count else {
+            output["results_missing"] = JSON(missing)
+            finish()
+            return
+        }
+        let chunk = ids[index..<min(index + 1_000, ids.count)]
+        index += chunk.count
+        connection.send(["MGET"] + chunk.map { keys.result(taskID: $0) }) { result in
+            for value in (try? result.get().array) ?? [] where value.isNull { missing += 1 }
+            next()
+        }
+    }
+    next()
+}
+
+func latency() {
+    var samples: [Double] = []
+    var pending: (id: String, start: Double)?
+    func one() {
+        guard samples.count < count else { report(); return }
+        let (id, bytes) = envelope(task: "caraway.add", args: [2, 3], ignoreResult: false)
+        let channel = keys.result(taskID: id)
+        subscriber.subscribe(channel) { _ in
+            guard let p = pending, p.id == id else { return }
+            samples.append(now() - p.start)
+            pending = nil
+            subscriber.unsubscribe(channel)
+            one()
+        }
+        // Give SUBSCRIBE a head start on the same server: PING on the subscriber's connection is not
+        // available in subscribe mode on RESP2, so a tiny delay-free trick: publish after a GET round trip.
+        connection.send(["PING"]) { _ in
+            pending = (id, now())
+            connection.send(bytes: [Array("LPUSH".utf8), Array("celery".utf8), bytes]) { _ in }
+        }
+    }
+    func report() {
+        samples.sort()
+        func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] * 1000 }
+        output["calls"] = JSON(samples.count)
+        output["p50_ms"] = JSON(pct(0.50))
+        output["p90_ms"] = JSON(pct(0.90))
+        output["p99_ms"] = JSON(pct(0.99))
+        output["max_ms"] = JSON(samples.last! * 1000)
+        finish()
+    }
+    one()
+}
+
+connection.onReady = {
+    switch mode {
+    case "noop": burnDown(task: "caraway.noop", storeResults: false)
+    case "results": burnDown(task: "caraway.noop", storeResults: true)
+    case "latency": subscriber.onReady = { latency() }; subscriber.connect()
+    default: fputs("unknown mode \(mode)\n", stderr); exit(2)
+    }
+}
+connection.connect()
+loop.run()
