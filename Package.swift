@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
         .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
         .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop"]),
+        .testTarget(name: "CarawayWorkerTests", dependencies: ["CarawayWorker", "CarawayProtocol", "CarawayLoop"]),
         .testTarget(name: "CarawayBrokerTests", dependencies: ["CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport"]),
     ]
 )
