@@ -1,16 +1,22 @@
 /// The protocol version on a request line, e.g. 1.1.
 public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
+    /// The digit before the dot.
     public var major: Int
+    /// The digit after the dot; 0 means HTTP/1.0 semantics (close unless `Connection: keep-alive`).
     public var minor: Int
 
+    /// Creates a version.
     public init(major: Int, minor: Int) {
         self.major = major
         self.minor = minor
     }
 
+    /// HTTP/1.0.
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    /// HTTP/1.1.
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
 
+    /// `HTTP/1.1` form.
     public var description: String { "HTTP/\(major).\(minor)" }
 }
 

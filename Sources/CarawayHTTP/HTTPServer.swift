@@ -1,5 +1,8 @@
 import CarawayLoop
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An HTTP/1.1 server on the node's event loop: keep-alive, pipelining (answers in request
 /// order), HTTP/1.0, `Expect: 100-continue`, and the ``Limits`` that keep one client from
@@ -46,6 +49,11 @@ public final class HTTPServer {
         self.limits = limits
         self.logger = logger
         self.handler = handler
+        // libuv writes with write(2), not send(MSG_NOSIGNAL): a write to a client that reset the
+        // connection raises SIGPIPE, whose default action ends the whole node. Ignoring it turns
+        // that into an EPIPE on one connection. Process-wide and idempotent; the loop layer may
+        // take this over, which would make this line redundant but harmless.
+        signal(SIGPIPE, SIG_IGN)
         listener = try TCPServer(loop: loop, host: host, port: port) { [weak self] stream in
             guard let self else {
                 stream.close()

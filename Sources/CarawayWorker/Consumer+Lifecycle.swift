@@ -12,11 +12,9 @@ extension Consumer {
         draining = true
         waiter.disarm()
         logger.info("node.draining", metadata: ["active": "\(deliveries.count)", "grace_s": "\(configuration.shutdownGraceSeconds)"])
-        var clean = true
-        onDrained = { done(clean) }
+        onDrained = { [unowned self] in done(!self.forced) }
         LoopTimer.once(loop: loop, after: UInt64(configuration.shutdownGraceSeconds * 1000)) { [weak self] in
             guard let self, self.onDrained != nil else { return }
-            clean = false
             self.forceShutdown()
         }.setKeepsLoopAlive(false)
         checkDrained()
@@ -25,6 +23,7 @@ extension Consumer {
     /// Forced stop (second signal or grace expired): requeue running tasks, kill their children.
     public func forceShutdown() {
         draining = true
+        forced = true
         waiter.disarm()
         let running = Array(deliveries.values)
         deliveries.removeAll()

@@ -90,7 +90,8 @@ extension Consumer {
             fail(delivery, error: TaskError(type: "TimeLimitExceeded", message: "TimeLimitExceeded(\(message.timeLimit.hard ?? delivery.options.hardTimeLimit ?? configuration.hardTimeLimit ?? 0))",
                                             module: "billiard.exceptions"),
                  traceback: nil, runtime: now - delivery.startedAt, now: now)
-        } else if delivery.options.rejectOnWorkerLost {
+        } else if message.headers["reject_on_worker_lost"]?.boolValue ?? delivery.options.rejectOnWorkerLost {
+            // The task's option, or per message the header `reject_on_worker_lost` (send_task(headers=...)).
             stats.requeued += 1
             logger.warning("task.requeued_worker_lost", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "exit.signal": "\(signal)", "task.deliveries": "\(message.deliveries + 1)"])
             requeue(delivery.reservation, envelope: message.republished(redelivered: true, deliveries: message.deliveries + 1))

@@ -35,6 +35,8 @@ public final class Consumer {
     var keyOrder: [String] = []
     var queuesEmpty = false
     var draining = false
+    /// Set when running tasks were requeued instead of finished (second signal, grace over).
+    var forced = false
     var pendingOperations = 0
     var onDrained: (() -> Void)?
     public internal(set) var stats = ConsumerStats()

@@ -1,0 +1,124 @@
+"""Fixtures for the integration and interop tests: real servers and processes only.
+
+- `redis_server`: a private redis-server per test (function scope: starting one takes ~10 ms).
+- `caraway_bin`: $CARAWAY_BIN or <repo>/.build/release/caraway.
+- `start_node(redis_url, **flags)`: launches `caraway node`, waits for GET /ready == 200.
+- `celery_app`: a Python Celery app used only as a producer (Caraway's tasks are not defined in
+  Python, so it publishes with `send_task`/`signature`).
+- `start_python_worker(queues=...)`: a stock Celery worker with Python versions of some
+  `caraway.*` tasks, for checking what Caraway produces.
+
+Every process a test starts is killed at teardown. When a test fails, the tails of the logs of
+its nodes, workers and Redis are attached to the failure report.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from carawaytest import REPO, PythonWorker, RedisServer, start_caraway_node, tail
+
+
+def pytest_report_header(config):
+    return f"caraway binary: {_binary_path()}"
+
+
+def _binary_path() -> Path:
+    return Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway").resolve()
+
+
+def _attach_log(request, label: str, path: Path) -> None:
+    request.node.__dict__.setdefault("_caraway_logs", []).append((label, Path(path)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Adds the tails of every log the test registered to the report of a failing phase."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for label, path in item.__dict__.get("_caraway_logs", []):
+            report.sections.append((f"{label} ({path})", tail(path, 80)))
+
+
+@pytest.fixture
+def redis_server(tmp_path, request):
+    """A private redis-server: `.url`, `.port`, `.client` (redis-py, bytes replies)."""
+    server = RedisServer(tmp_path / "redis").start()
+    _attach_log(request, "redis-server log", server.log_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def caraway_bin() -> Path:
+    return _binary_path()
+
+
+@pytest.fixture
+def start_node(caraway_bin, tmp_path, request):
+    """Factory: `start_node(redis_url, name=None, concurrency=2, wait_ready=True, env=None, **flags)`.
+
+    Flags become CLI options (`queues="a,b"` → `--queues a,b`, `log_format="json"`,
+    `max_tasks_per_child=5`, `http_port=N` to choose the port). Returns a NodeHandle.
+    """
+    nodes = []
+
+    def start(redis_url: str, name: str | None = None, **flags):
+        name = name or f"node{len(nodes) + 1}-{uuid.uuid4().hex[:6]}"
+        node_dir = tmp_path / "nodes"
+        node_dir.mkdir(exist_ok=True)
+        log_path = node_dir / f"node-{name}.log"
+        _attach_log(request, f"caraway node {name} log", log_path)
+        node = start_caraway_node(caraway_bin, redis_url, node_dir, name, **flags)
+        nodes.append(node)
+        return node
+
+    yield start
+    for node in nodes:
+        node.kill_group()
+
+
+def make_celery_app(redis_url: str) -> Celery:
+    """A Celery app that produces with JSON only, against `redis_url` as broker and backend."""
+    app = Celery("caraway-tests", broker=redis_url, backend=redis_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        result_accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        enable_utc=True,
+        timezone="UTC",
+    )
+    return app
+
+
+@pytest.fixture
+def celery_app(redis_server):
+    app = make_celery_app(redis_server.url)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def start_python_worker(redis_server, tmp_path, request):
+    """Factory: `start_python_worker(queues="celery")` → a running PythonWorker on the test Redis."""
+    workers = []
+
+    def start(queues: str = "celery"):
+        directory = tmp_path / f"pyworker{len(workers) + 1}"
+        directory.mkdir()
+        worker = PythonWorker(redis_server.url, directory, queues=queues)
+        _attach_log(request, f"python celery worker {worker.name} log", worker.log_path)
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        worker.stop()
