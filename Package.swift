@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "CarawayProtocolTests", dependencies: ["CarawayProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
         .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
-        .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop"]),
+        .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CarawayWorkerTests", dependencies: ["CarawayWorker", "CarawayProtocol", "CarawayLoop"]),
         .testTarget(name: "CarawayBrokerTests", dependencies: ["CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport"]),
     ]

@@ -21,7 +21,8 @@ struct CallCommand: ParsableCommand {
     @Argument(help: "Task name, e.g. caraway.add") var task: String
     @Option(help: "Positional arguments as a JSON array.") var args: String = "[]"
     @Option(help: "Keyword arguments as a JSON object.") var kwargs: String = "{}"
-    @Option(help: "Queue (default celery).") var queue: String = "celery"
+    @Option(help: "Queue (default: from --routes, else celery).") var queue: String?
+    @Option(help: "Routing table JSON {\"glob\": \"queue\"}, like Celery's task_routes (env CARAWAY_ROUTES).") var routes: String?
     @Option(help: "Run no earlier than this many seconds from now.") var countdown: Double?
     @Option(help: "Run no earlier than this ISO-8601 time.") var eta: String?
     @Option(help: "Discard the task if not started within this many seconds.") var expires: Double?
@@ -44,7 +45,9 @@ struct CallCommand: ParsableCommand {
         guard case .array(let argList) = try parse(args, "--args"), true else { throw ValidationError("--args must be a JSON array, e.g. '[2, 3]'") }
         guard case .object(let kwargObject) = try parse(kwargs, "--kwargs") else { throw ValidationError("--kwargs must be a JSON object, e.g. '{\"x\": 1}'") }
         let now = SystemClock().now
-        var draft = CeleryMessage.Draft(task: task, id: id ?? makeUUID(), args: argList, kwargs: kwargObject, queue: queue)
+        let table = try parseRoutes(routes ?? env("ROUTES"))
+        let target = queue ?? table.queue(for: task) ?? "celery"
+        var draft = CeleryMessage.Draft(task: task, id: id ?? makeUUID(), args: argList, kwargs: kwargObject, queue: target)
         draft.priority = priority
         draft.origin = "caraway-cli@\(NodeCommand.hostname())"
         if let countdown { draft.eta = now + countdown }

@@ -65,7 +65,8 @@ public final class Node {
                                                                  softTimeLimit: configuration.softTimeLimit,
                                                                  hardTimeLimit: configuration.hardTimeLimit,
                                                                  resultExpires: configuration.resultExpires,
-                                                                 shutdownGraceSeconds: configuration.shutdownGraceSeconds),
+                                                                 shutdownGraceSeconds: configuration.shutdownGraceSeconds,
+                                                                 routes: configuration.routes),
                             logger: logger)
         heartbeater = Heartbeater(loop: loop, broker: broker, leaseMilliseconds: Int(configuration.leaseSeconds * 1000), logger: logger)
         recoverer = Recoverer(loop: loop, broker: broker, logger: logger)

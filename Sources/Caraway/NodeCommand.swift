@@ -1,4 +1,5 @@
 import ArgumentParser
+import CarawayProtocol
 import CarawayRedis
 import Logging
 #if canImport(Glibc)
@@ -28,6 +29,7 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "Default hard time limit in seconds (env CARAWAY_TIME_LIMIT).") var timeLimit: Double?
     @Option(help: "Result TTL in seconds, 0 = forever (env CARAWAY_RESULT_EXPIRES; default 86400).") var resultExpires: Int?
     @Option(help: "kombu global_keyprefix (env CARAWAY_KEY_PREFIX; default empty).") var keyPrefix: String?
+    @Option(help: "Routes for chain steps and callbacks that name no queue: JSON {\"glob\": \"queue\"} (env CARAWAY_ROUTES).") var routes: String?
 
     func validate() throws {
         if let c = concurrency ?? env("CONCURRENCY").flatMap(Int.init), !(1...512).contains(c) {
@@ -96,7 +98,8 @@ struct NodeCommand: ParsableCommand {
             softTimeLimit: softTimeLimit ?? env("SOFT_TIME_LIMIT").flatMap(Double.init),
             hardTimeLimit: timeLimit ?? env("TIME_LIMIT").flatMap(Double.init),
             resultExpires: resultExpires ?? env("RESULT_EXPIRES").flatMap(Int.init) ?? 86_400,
-            keyPrefix: keyPrefix ?? env("KEY_PREFIX") ?? "")
+            keyPrefix: keyPrefix ?? env("KEY_PREFIX") ?? "",
+            routes: try parseRoutes(routes ?? env("ROUTES")))
     }
 
     static func hostname() -> String {
@@ -104,6 +107,12 @@ struct NodeCommand: ParsableCommand {
         gethostname(&buffer, buffer.count)
         return String(cString: buffer)
     }
+}
+
+/// Parses `--routes` / `CARAWAY_ROUTES`; a bad table stops start-up with the reason.
+func parseRoutes(_ text: String?) throws -> TaskRoutes {
+    guard let text, !text.isEmpty else { return TaskRoutes() }
+    do { return try TaskRoutes(json: text) } catch { throw ValidationError("--routes: \(error)") }
 }
 
 /// `CARAWAY_<NAME>` from the environment.

@@ -1,3 +1,4 @@
+import CarawayProtocol
 import CarawayRedis
 import Logging
 
@@ -22,13 +23,15 @@ public struct NodeConfiguration: Sendable {
     public var hardTimeLimit: Double?
     public var resultExpires: Int
     public var keyPrefix: String
+    public var routes: TaskRoutes
 
     public init(redis: RedisEndpoint, name: String, concurrency: Int, queues: [String] = ["celery"],
                 maxTasksPerChild: Int? = nil, maxMemoryPerChildKiB: Int? = nil, httpHost: String? = "127.0.0.1",
                 httpPort: Int = 8008, logFormat: LineLogHandler.Format = .human, logLevel: Logger.Level = .info,
                 scriptsDirectory: String? = nil, maxMessageBytes: Int = 8 << 20, maxDeliveries: Int = 5,
                 leaseSeconds: Double = 5, shutdownGraceSeconds: Double = 60, softTimeLimit: Double? = nil,
-                hardTimeLimit: Double? = nil, resultExpires: Int = 86_400, keyPrefix: String = "") {
+                hardTimeLimit: Double? = nil, resultExpires: Int = 86_400, keyPrefix: String = "",
+                routes: TaskRoutes = TaskRoutes()) {
         self.redis = redis
         self.name = name
         self.concurrency = concurrency
@@ -48,5 +51,6 @@ public struct NodeConfiguration: Sendable {
         self.hardTimeLimit = hardTimeLimit
         self.resultExpires = resultExpires
         self.keyPrefix = keyPrefix
+        self.routes = routes
     }
 }

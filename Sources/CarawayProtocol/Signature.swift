@@ -74,6 +74,8 @@ public struct Signature: Sendable, Equatable {
         public var origin: String
         /// Queue used when the signature names none (Celery's default is `celery`).
         public var defaultQueue: String
+        /// Routing rules for signatures that name no queue (before `defaultQueue`).
+        public var routes: TaskRoutes
         /// Source of ids for steps without a pre-assigned `task_id`.
         public var newID: () -> String
 
@@ -82,11 +84,12 @@ public struct Signature: Sendable, Equatable {
         ///   - origin: this node's name.
         ///   - defaultQueue: queue for signatures that name none.
         ///   - newID: id source, e.g. a seeded ``makeUUID(using:)`` in tests.
-        public init(now: Double, origin: String, defaultQueue: String = "celery",
+        public init(now: Double, origin: String, defaultQueue: String = "celery", routes: TaskRoutes = TaskRoutes(),
                     newID: @escaping () -> String = { makeUUID() }) {
             self.now = now
             self.origin = origin
             self.defaultQueue = defaultQueue
+            self.routes = routes
             self.newID = newID
         }
     }
@@ -162,7 +165,7 @@ public struct Signature: Sendable, Equatable {
         let o = options
         func path(_ key: String) -> String { "signature.options." + key }
         let id = try o.optionalString("task_id", path: path("task_id")) ?? context.newID()
-        var queue = context.defaultQueue
+        var queue = context.routes.queue(for: task) ?? context.defaultQueue
         if let named = try o.optionalString("queue", path: path("queue")) {
             queue = named
         } else if let routingKey = try o.optionalString("routing_key", path: path("routing_key")) {

@@ -67,6 +67,21 @@ extension TaskRegistry {
         register("caraway.echo") { _, args, kwargs in
             .object(["args": .array(args), "kwargs": .object(kwargs)])
         }
+        // Asks for a retry until it has been retried `failures` times, then returns the retry count:
+        // exercises Celery-style retries (same id, retries + 1, countdown via the delayed set).
+        register("caraway.flaky", options: TaskOptions(maxRetries: 5)) { context, args, kwargs in
+            let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
+            try a.expectAtMost(2)
+            guard let failures = try a.number(0, "failures").int, failures >= 0 else {
+                throw TaskError.badValue("caraway.flaky() argument 'failures' must be a non-negative integer")
+            }
+            let countdown = a.optional(1, "countdown")?.doubleValue
+            if context.retries < failures {
+                throw TaskRetry(countdown: countdown, maxRetries: kwargs["max_retries"]?.intValue,
+                                reason: "flaky: attempt \(context.retries + 1) of \(failures + 1) fails on purpose")
+            }
+            return .number(JSONNumber(context.retries))
+        }
         register("caraway.pid") { _, _, _ in
             .number(JSONNumber(Int(getpid())))
         }

@@ -10,7 +10,7 @@ extension Consumer {
         delivery.cancelTimers()
         let message = delivery.message
         let now = clock.now
-        let context = Signature.ApplyContext(now: now, origin: configuration.nodeName)
+        let context = Signature.ApplyContext(now: now, origin: configuration.nodeName, routes: configuration.routes)
         stats.totals[message.task, default: 0] += 1
         switch reply {
         case .success(let result, let runtime, _):
@@ -64,7 +64,7 @@ extension Consumer {
         logger.info("task.failed", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "error": "\(error)"])
         var drafts: [CeleryMessage.Draft] = []
         do {
-            drafts = try message.errbackDrafts(context: Signature.ApplyContext(now: now, origin: configuration.nodeName))
+            drafts = try message.errbackDrafts(context: Signature.ApplyContext(now: now, origin: configuration.nodeName, routes: configuration.routes))
         } catch {
             logger.error("task.canvas_invalid", metadata: ["task.id": "\(message.id)", "error": "\(error)"])
         }

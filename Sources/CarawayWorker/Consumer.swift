@@ -165,6 +165,7 @@ public final class Consumer {
             logger.info("task.expired", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)"])
             settle(reservation, message: message, record: .revoked(taskID: message.id, expired: true, dateDone: now,
                                                                    parentID: message.parentID, groupID: message.groupID))
+            fill()
             return
         }
         if let eta = message.eta, eta > now + 0.005 {
@@ -175,6 +176,7 @@ public final class Consumer {
                                            tag: message.deliveryTag ?? makeUUID())
             settle(reservation, message: nil, record: nil, followUps: [outgoing])
             onDelayed?()
+            fill()
             return
         }
         run(message, entry: entry, reservation: reservation, on: child, now: now)

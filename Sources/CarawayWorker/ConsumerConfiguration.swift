@@ -1,3 +1,5 @@
+import CarawayProtocol
+
 /// How a node consumes: queues, limits, defaults.
 public struct ConsumerConfiguration: Sendable {
     /// Queues to consume, in initial rotation order.
@@ -15,10 +17,12 @@ public struct ConsumerConfiguration: Sendable {
     public var resultExpires: Int
     /// SIGTERM waits this long for active tasks before forcing.
     public var shutdownGraceSeconds: Double
+    /// Routes for follow-up messages (chain steps, callbacks) whose signature names no queue.
+    public var routes: TaskRoutes
 
     public init(queues: [String] = ["celery"], nodeName: String, maxMessageBytes: Int = 8 << 20, maxDeliveries: Int = 5,
                 softTimeLimit: Double? = nil, hardTimeLimit: Double? = nil, resultExpires: Int = 86_400,
-                shutdownGraceSeconds: Double = 60) {
+                shutdownGraceSeconds: Double = 60, routes: TaskRoutes = TaskRoutes()) {
         self.queues = queues
         self.nodeName = nodeName
         self.maxMessageBytes = maxMessageBytes
@@ -27,5 +31,6 @@ public struct ConsumerConfiguration: Sendable {
         self.hardTimeLimit = hardTimeLimit
         self.resultExpires = resultExpires
         self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.routes = routes
     }
 }

@@ -1,5 +1,8 @@
 import CarawayLoop
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CarawayHTTP
 
 @Suite struct HTTPServerTests {
@@ -16,10 +19,7 @@ import Testing
     }
 
     @Test func aKeepAliveConnectionAnswersTwoRequestsInTurn() throws {
-        var fixture: ServerFixture!
-        fixture = try ServerFixture { request, responder in
-            Self.echo(loop: fixture.loop)(request, responder)
-        }
+        let fixture = try ServerFixture(makeHandler: Self.echo)
         let client = fixture.client()
         client.send("GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
         let first = try #require(client.readResponse())
@@ -35,10 +35,7 @@ import Testing
     }
 
     @Test func pipelinedRequestsAreAnsweredInRequestOrderEvenWhenHandlersFinishOutOfOrder() throws {
-        var fixture: ServerFixture!
-        fixture = try ServerFixture { request, responder in
-            Self.echo(loop: fixture.loop)(request, responder)
-        }
+        let fixture = try ServerFixture(makeHandler: Self.echo)
         let client = fixture.client()
         // The first answer comes 30 ms late, the others at once: the order on the wire must not change.
         client.send("GET /slow/30 HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /d HTTP/1.1\r\n\r\n")
@@ -82,10 +79,11 @@ import Testing
     }
 
     @Test func aFloodOfPipelinedRequestsIsAnsweredInFullAndInOrder() throws {
-        var fixture: ServerFixture!
-        fixture = try ServerFixture { request, responder in
-            // Answer from a later loop turn so answers pile up past the pipelining bound.
-            LoopTimer.once(loop: fixture.loop, after: 0) { responder.respond(.text(request.path)) }
+        let fixture = try ServerFixture { loop in
+            { request, responder in
+                // Answer from a later loop turn so answers pile up past the pipelining bound.
+                LoopTimer.once(loop: loop, after: 0) { responder.respond(.text(request.path)) }
+            }
         }
         let client = fixture.client()
         client.send((0..<100).map { "GET /\($0) HTTP/1.1\r\n\r\n" }.joined())
@@ -95,18 +93,41 @@ import Testing
         fixture.close()
     }
 
-    @Test func largeAnswersToAClientThatReadsSlowlyAreAllDelivered() throws {
-        let payload = [UInt8](repeating: 0x61, count: 100 * 1024)
+    @Test func aClientThatDoesNotReadStopsBeingServedUntilItDoes() throws {
+        let payload = [UInt8](repeating: 0x61, count: 1024 * 1024)
+        var handled = 0
         let fixture = try ServerFixture { request, responder in
+            handled += 1
             responder.respond(HTTPResponse(status: 200, headers: [("X-Path", request.path)], body: payload))
         }
         let client = fixture.client()
-        // 30 answers of 100 KiB exceed the server's unsent-bytes bound, so it must pause parsing and resume.
-        client.send((0..<30).map { "GET /\($0) HTTP/1.1\r\n\r\n" }.joined())
+        let requests = Array((0..<30).map { "GET /\($0) HTTP/1.1\r\n\r\n" }.joined().utf8)
+        #expect(requests.withUnsafeBytes { send(client.fd, $0.baseAddress, $0.count, 0) } == requests.count)
+        // 30 MiB of answers cannot all sit in socket buffers: the server must stop parsing.
+        for _ in 0..<200 { fixture.loop.runOnce() }
+        #expect(handled < 30)
         for index in 0..<30 {
             let response = try #require(client.readResponse())
             #expect(response.header("X-Path") == "/\(index)" && response.body.count == payload.count)
         }
+        #expect(handled == 30)
+        fixture.close()
+    }
+
+    @Test func aClientResettingDuringALargeAnswerDoesNotKillTheProcess() throws {
+        // Writing to a reset socket raises SIGPIPE, whose default action ends the process.
+        let payload = [UInt8](repeating: 0x62, count: 8 * 1024 * 1024)
+        let fixture = try ServerFixture { _, responder in responder.respond(HTTPResponse(status: 200, body: payload)) }
+        let client = fixture.client()
+        client.send("GET /big HTTP/1.1\r\n\r\n")
+        client.shutdownWrite()  // the server's socket is now in CLOSE_WAIT, where a reset turns writes into EPIPE
+        TestClient.drive(fixture.loop, [client]) { client.received.count > 64 * 1024 }
+        client.reset()
+        TestClient.drive(fixture.loop, []) { fixture.server.connectionCount == 0 }
+        #expect(fixture.server.connectionCount == 0)
+        let next = fixture.client()
+        next.send("GET /after HTTP/1.1\r\n\r\n")
+        #expect(try #require(next.readResponse()).body.count == payload.count)
         fixture.close()
     }
 
@@ -158,6 +179,20 @@ import Testing
         fixture.close()
     }
 
+    @Test func requestsPipelinedBehindAnAnswerThatClosesAreNotHandled() throws {
+        var handled: [String] = []
+        let fixture = try ServerFixture { request, responder in
+            handled.append(request.path)
+            responder.respond(HTTPResponse(status: 200, headers: [("Connection", "close")]))
+        }
+        let client = fixture.client()
+        client.send("GET /first HTTP/1.1\r\n\r\nPOST /side-effect HTTP/1.1\r\n\r\n")
+        #expect(try #require(client.readResponse()).status == 200)
+        #expect(client.waitForClose())
+        #expect(handled == ["/first"])
+        fixture.close()
+    }
+
     @Test func aHEADAnswerAnnouncesTheLengthButSendsNoBody() throws {
         let fixture = try ServerFixture { _, responder in responder.respond(.text("twelve bytes")) }
         let client = fixture.client()
@@ -196,10 +231,7 @@ import Testing
     }
 
     @Test func aConnectionWhoseClientLeftIsClosedOnceTheLateAnswerIsWritten() throws {
-        var fixture: ServerFixture!
-        fixture = try ServerFixture { request, responder in
-            Self.echo(loop: fixture.loop)(request, responder)
-        }
+        let fixture = try ServerFixture(makeHandler: Self.echo)
         do {
             let client = fixture.client()
             client.send("GET /slow/20 HTTP/1.1\r\n\r\n")
@@ -230,6 +262,21 @@ import Testing
         #expect(interim.status == 100)
         client.send("data")
         #expect(try #require(client.readResponse()).text == "data")
+        fixture.close()
+    }
+
+    @Test func bindingAPortInUseThrowsALoopErrorNamingIt() throws {
+        let fixture = try ServerFixture { _, responder in responder.respond(.text("ok")) }
+        #expect(throws: LoopError.self) {
+            _ = try HTTPServer(loop: fixture.loop, host: "127.0.0.1", port: fixture.server.boundPort,
+                               logger: quietLogger) { _, _ in }
+        }
+        do {
+            _ = try HTTPServer(loop: fixture.loop, host: "127.0.0.1", port: fixture.server.boundPort,
+                               logger: quietLogger) { _, _ in }
+        } catch {
+            #expect(error.name == "EADDRINUSE")
+        }
         fixture.close()
     }
 

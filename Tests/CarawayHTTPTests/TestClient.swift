@@ -180,11 +180,18 @@ final class ServerFixture {
     let loop: EventLoop
     let server: HTTPServer
 
+    /// - Parameter makeHandler: builds the handler from the loop (for handlers that answer later
+    ///   from a timer); capturing the loop, not the fixture, keeps the test free of reference cycles.
     init(limits: HTTPServer.Limits = HTTPServer.Limits(), logger: Logger = quietLogger,
-         handler: @escaping (HTTPRequest, HTTPResponder) -> Void) throws {
+         makeHandler: (EventLoop) -> (HTTPRequest, HTTPResponder) -> Void) throws {
         loop = try EventLoop()
         server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0, limits: limits, logger: logger,
-                                      handler: handler)
+                                handler: makeHandler(loop))
+    }
+
+    convenience init(limits: HTTPServer.Limits = HTTPServer.Limits(), logger: Logger = quietLogger,
+                     handler: @escaping (HTTPRequest, HTTPResponder) -> Void) throws {
+        try self.init(limits: limits, logger: logger) { _ in handler }
     }
 
     func client() -> TestClient { TestClient(loop: loop, port: server.boundPort) }
