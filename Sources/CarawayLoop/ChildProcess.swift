@@ -61,8 +61,10 @@ public final class ChildProcess: HandleBox {
             }
         }
         if status < 0 {
-            // A failed uv_spawn still initialised the handle: it must be closed (libuv docs).
-            uv_close(uvHandle, nil)
+            // A failed uv_spawn still initialised the handle: it must be closed, and its memory
+            // kept until the close callback, like any other handle.
+            retainForLoop()
+            close()
             channel.close()
             throw LoopError(code: status, operation: "spawn \(executable)")
         }
