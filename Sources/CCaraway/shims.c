@@ -3,6 +3,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
 
 static volatile sig_atomic_t soft_limit_flag = 0;
 
@@ -29,3 +31,26 @@ void caraway_reset_soft_limit_flag(void) { soft_limit_flag = 0; }
 
 FILE *caraway_stderr(void) { return stderr; }
 FILE *caraway_stdout(void) { return stdout; }
+
+int caraway_spawn_script(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd) {
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid; /* parent: pid, or -1 with errno */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); /* the caller died before prctl took effect */
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+    long max_fd = sysconf(_SC_OPEN_MAX);
+    if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
+    for (int fd = 3; fd < max_fd; fd++) close(fd);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 32; sig++) sigaction(sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(path, argv, envp);
+    _exit(127);
+}

@@ -117,7 +117,7 @@ public final class ChildPool {
                 guard let self, let child else { return }
                 self.received(bytes, from: child)
             }, onEnd: { _ in })
-            logger.debug("child.spawned", metadata: ["child.pid": "\(process.pid)"])
+            logger.info("child.spawned", metadata: ["child.pid": "\(process.pid)"])
         } catch {
             logger.error("child.spawn_failed", metadata: ["error": "\(error)", "executable": "\(configuration.executable)"])
             if holdsSlot { scheduleRespawn() }
@@ -188,7 +188,7 @@ public final class ChildPool {
         child.holdsSlot = false
         child.retire(loop: loop)
         if let reason = child.retireReason { restarts[reason, default: 0] += 1 }
-        logger.debug("child.retired", metadata: ["child.pid": "\(child.pid)", "reason": "\(child.retireReason ?? "shutdown")", "child.tasks": "\(child.tasksStarted)"])
+        logger.info("child.retired", metadata: ["child.pid": "\(child.pid)", "reason": "\(child.retireReason ?? "shutdown")", "child.tasks": "\(child.tasksStarted)"])
         guard hadSlot, !stopping else { return }
         promoteStandby()
     }

@@ -14,6 +14,12 @@ void caraway_install_soft_limit_handler(void);
 int caraway_soft_limit_flag(void);
 void caraway_reset_soft_limit_flag(void);
 
+/// fork + execve for script tasks: the script gets its own process group, SIGKILL when the
+/// calling process dies (so killing a pool child never orphans its script), stdin from
+/// /dev/null, stdout/stderr on the given fds, and no other inherited descriptors.
+/// Returns the pid, or -1 with errno set. Only async-signal-safe calls run between fork and exec.
+int caraway_spawn_script(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
+
 FILE *caraway_stderr(void);
 FILE *caraway_stdout(void);
 #endif
