@@ -3,8 +3,9 @@ import Logging
 
 /// Moves delayed (ETA, countdown, retry) messages onto their queues when they fall due.
 ///
-/// Every node runs one; `promote_due` is atomic, so each message moves exactly once. Polls at
-/// most every `maxIntervalMilliseconds`, sooner when the next due time is known to be closer.
+/// Every node runs one; `promote_due` is atomic, so each message moves exactly once. Polls every
+/// `maxIntervalMilliseconds` (100 ms: the most an ETA task runs late), at once after a full batch
+/// or a `poke()`. Polling, not a timer at the next due time: other nodes add delayed messages too.
 public final class Forwarder {
     private let loop: EventLoop
     private let broker: Broker

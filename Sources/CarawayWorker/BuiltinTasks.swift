@@ -18,19 +18,19 @@ extension TaskRegistry {
         }
         register("caraway.add") { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(2)
+            try a.expect(parameters: ["x", "y"])
             return Arithmetic.combine(try a.number(0, "x"), try a.number(1, "y"),
                                       int: { $0.addingReportingOverflow($1) }, double: +)
         }
         register("caraway.mul") { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(2)
+            try a.expect(parameters: ["x", "y"])
             return Arithmetic.combine(try a.number(0, "x"), try a.number(1, "y"),
                                       int: { $0.multipliedReportingOverflow(by: $1) }, double: *)
         }
         register("caraway.xsum") { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(1)
+            try a.expect(parameters: ["numbers"])
             guard case .array(let items) = try a.value(0, "numbers") else {
                 throw TaskError.badArguments("caraway.xsum() argument 'numbers' must be a list of numbers")
             }
@@ -45,7 +45,7 @@ extension TaskRegistry {
         }
         register("caraway.sleep") { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(1)
+            try a.expect(parameters: ["seconds"])
             guard let seconds = try a.number(0, "seconds").double, seconds >= 0, seconds.isFinite else {
                 throw TaskError.badValue("caraway.sleep() argument 'seconds' must be a non-negative number")
             }
@@ -61,6 +61,7 @@ extension TaskRegistry {
         }
         register("caraway.fail", options: TaskOptions(maxRetries: 0)) { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
+            try a.expect(parameters: ["message"])
             let message = a.optional(0, "message")?.stringValue ?? "caraway.fail was asked to fail"
             throw TaskError(type: "RuntimeError", message: message)
         }
@@ -71,7 +72,7 @@ extension TaskRegistry {
         // exercises Celery-style retries (same id, retries + 1, countdown via the delayed set).
         register("caraway.flaky", options: TaskOptions(maxRetries: 5)) { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(2)
+            try a.expect(parameters: ["failures", "countdown", "max_retries"])
             guard let failures = try a.number(0, "failures").int, failures >= 0 else {
                 throw TaskError.badValue("caraway.flaky() argument 'failures' must be a non-negative integer")
             }
@@ -87,7 +88,7 @@ extension TaskRegistry {
         }
         register("caraway.script") { context, args, kwargs in
             let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
-            try a.expectAtMost(2)
+            try a.expect(parameters: ["name", "params", "timeout"])
             let name = try a.string(0, "name")
             let parameters = a.optional(1, "params") ?? .object([:])
             let timeout = kwargs["timeout"]?.doubleValue ?? context.softTimeLimit ?? ScriptRunner.defaultTimeout

@@ -41,10 +41,17 @@ public struct TaskArguments {
         return s
     }
 
-    /// Rejects arguments beyond `count` positions, as Python does.
-    public func expectAtMost(_ count: Int) throws(TaskError) {
-        if args.count > count {
-            throw .badArguments("\(task)() takes \(count) positional argument\(count == 1 ? "" : "s") but \(args.count) were given")
+    /// Binds like a Python signature `def task(p1, p2, ...)`: too many positional arguments, an
+    /// unexpected keyword, or a value given both ways is a `TypeError`, as Python raises it.
+    public func expect(parameters: [String]) throws(TaskError) {
+        if args.count > parameters.count {
+            throw .badArguments("\(task)() takes \(parameters.count) positional argument\(parameters.count == 1 ? "" : "s") but \(args.count) were given")
+        }
+        for key in kwargs.keys {
+            guard let index = parameters.firstIndex(of: key) else {
+                throw .badArguments("\(task)() got an unexpected keyword argument '\(key)'")
+            }
+            if index < args.count { throw .badArguments("\(task)() got multiple values for argument '\(key)'") }
         }
     }
 }

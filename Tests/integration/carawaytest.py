@@ -8,6 +8,7 @@ conftest.py turns these into fixtures; test modules import the key readers and `
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import redis
+from celery import Celery
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,8 @@ INFLIGHT_PREFIX = b"caraway:inflight:"
 # kombu's priority separator and steps (spec §2.1).
 PRIORITY_SEP = b"\x06\x16"
 PRIORITY_STEPS = (0, 3, 6, 9)
+# <linux/prctl.h>
+PR_SET_PDEATHSIG = 1
 
 
 # ---- waiting -----------------------------------------------------------------------------------
@@ -95,6 +99,7 @@ class RedisServer:
                  "--appendonly", "no", "--dir", str(self.directory), "--daemonize", "no",
                  "--logfile", str(self.log_path), "--loglevel", "warning"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
             client = redis.Redis(host="127.0.0.1", port=self.port, db=0, decode_responses=False,
                                  socket_timeout=5)
@@ -253,14 +258,24 @@ class NodeHandle:
         assert status == 200, f"/health answered {status}: {body[:200]!r}"
         return json.loads(body)
 
+    def node_id(self) -> str:
+        """The node's id as /health reports it (the suffix of its `caraway:inflight:<id>` hash)."""
+        return self.health()["node_id"]
+
     def log_text(self) -> str:
         return Path(self.log_path).read_text(errors="replace")
 
 
+def die_with_parent() -> None:
+    """preexec_fn: the kernel SIGKILLs the child when the test process dies, however it dies,
+    so an interrupted or killed pytest run leaves no servers or nodes behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
 def start_caraway_node(binary: Path, redis_url: str, directory: Path, name: str, concurrency: int = 2,
-                       ready_timeout: float = 10.0, wait_ready: bool = True, env: dict | None = None,
-                       **flags) -> NodeHandle:
-    """Launches `caraway node` and (by default) waits until GET /ready answers 200."""
+                       env: dict | None = None, **flags) -> NodeHandle:
+    """Launches `caraway node` (without waiting for it: see `wait_ready_200`)."""
     if not Path(binary).is_file():
         raise AssertionError(
             f"caraway binary not found at {binary}: build it with `swift build -c release --product caraway` "
@@ -274,14 +289,13 @@ def start_caraway_node(binary: Path, redis_url: str, directory: Path, name: str,
         log.flush()
         # Own session, so teardown can kill the node and every child it spawned at once.
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   env=clean_environment(env), start_new_session=True, cwd=directory)
-    node = NodeHandle(process, name, http_port, log_path, argv)
-    if wait_ready:
-        wait_ready_200(node, ready_timeout)
-    return node
+                                   env=clean_environment(env), start_new_session=True, cwd=directory,
+                                   preexec_fn=die_with_parent)
+    return NodeHandle(process, name, http_port, log_path, argv)
 
 
 def wait_ready_200(node: NodeHandle, timeout: float = 10.0) -> None:
+    """Waits until the node's GET /ready answers 200; fails with the log tail otherwise."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -299,6 +313,30 @@ def wait_ready_200(node: NodeHandle, timeout: float = 10.0) -> None:
         time.sleep(0.05)
     raise AssertionError(f"caraway node {node.name} not ready within {timeout}s (last /ready: {last}); log:\n"
                          f"{tail(node.log_path)}")
+
+
+# ---- Caraway CLI and Python Celery as clients ---------------------------------------------------
+
+def run_caraway(binary: Path, *arguments: str, timeout: float = 30.0, env: dict | None = None):
+    """Runs the caraway CLI to completion (no CARAWAY_* from the test's environment); returns the
+    CompletedProcess with text stdout/stderr."""
+    return subprocess.run([str(binary), *arguments], capture_output=True, text=True, timeout=timeout,
+                          env=clean_environment(env), stdin=subprocess.DEVNULL)
+
+
+def make_celery_app(redis_url: str) -> Celery:
+    """A Celery app that produces with JSON only, against `redis_url` as broker and backend."""
+    app = Celery("caraway-tests", broker=redis_url, backend=redis_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        result_accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        enable_utc=True,
+        timezone="UTC",
+    )
+    return app
 
 
 # ---- stock Python Celery worker ----------------------------------------------------------------
@@ -361,7 +399,8 @@ class PythonWorker:
                 "--without-mingle", "--without-heartbeat", "-Q", self.queues, "-n", self.name, "-l", "INFO"]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, cwd=self.directory, start_new_session=True)
+                                            env=env, cwd=self.directory, start_new_session=True,
+                                            preexec_fn=die_with_parent)
         # "<name> ready." is the worker's own signal that its consumer is running.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -19,9 +19,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery import Celery
-
-from carawaytest import REPO, PythonWorker, RedisServer, start_caraway_node, tail
+from carawaytest import (REPO, PythonWorker, RedisServer, make_celery_app, start_caraway_node, tail,
+                         wait_ready_200)
 
 
 def pytest_report_header(config):
@@ -62,41 +61,29 @@ def caraway_bin() -> Path:
 
 @pytest.fixture
 def start_node(caraway_bin, tmp_path, request):
-    """Factory: `start_node(redis_url, name=None, concurrency=2, wait_ready=True, env=None, **flags)`.
+    """Factory: `start_node(redis_url, name=None, concurrency=2, wait_ready=True, ready_timeout=10, env=None,
+    **flags)`.
 
     Flags become CLI options (`queues="a,b"` → `--queues a,b`, `log_format="json"`,
     `max_tasks_per_child=5`, `http_port=N` to choose the port). Returns a NodeHandle.
     """
     nodes = []
 
-    def start(redis_url: str, name: str | None = None, **flags):
+    def start(redis_url: str, name: str | None = None, wait_ready: bool = True, ready_timeout: float = 10.0,
+              **flags):
         name = name or f"node{len(nodes) + 1}-{uuid.uuid4().hex[:6]}"
         node_dir = tmp_path / "nodes"
         node_dir.mkdir(exist_ok=True)
-        log_path = node_dir / f"node-{name}.log"
-        _attach_log(request, f"caraway node {name} log", log_path)
         node = start_caraway_node(caraway_bin, redis_url, node_dir, name, **flags)
         nodes.append(node)
+        _attach_log(request, f"caraway node {name} log", node.log_path)
+        if wait_ready:
+            wait_ready_200(node, ready_timeout)
         return node
 
     yield start
     for node in nodes:
         node.kill_group()
-
-
-def make_celery_app(redis_url: str) -> Celery:
-    """A Celery app that produces with JSON only, against `redis_url` as broker and backend."""
-    app = Celery("caraway-tests", broker=redis_url, backend=redis_url, set_as_current=False)
-    app.conf.update(
-        task_serializer="json",
-        accept_content=["json"],
-        result_serializer="json",
-        result_accept_content=["json"],
-        broker_connection_retry_on_startup=True,
-        enable_utc=True,
-        timezone="UTC",
-    )
-    return app
 
 
 @pytest.fixture

@@ -14,14 +14,12 @@ import uuid
 
 from celery.result import AsyncResult
 
-from carawaytest import clean_environment, queue_keys, queue_length
+from carawaytest import queue_keys, queue_length, run_caraway
 
 
-def caraway_call(caraway_bin, redis_url: str, task: str, *options: str, timeout: float = 30.0):
-    """Runs `caraway call TASK --redis URL OPTIONS...`; returns the CompletedProcess (text)."""
-    argv = [str(caraway_bin), "call", task, "--redis", redis_url, *options]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=clean_environment(),
-                          stdin=subprocess.DEVNULL)
+def caraway_call(caraway_bin, redis_url: str, task: str, *options: str):
+    """`caraway call TASK --redis URL OPTIONS...` run to completion."""
+    return run_caraway(caraway_bin, "call", task, "--redis", redis_url, *options)
 
 
 def last_line(text: str) -> str:

@@ -18,10 +18,13 @@ extension BrokerScripts {
     static let recover = RedisScript(name: "recover", source: """
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+    -- One extra, so the recoverer's own (lapsed) entry cannot use up a slot of the limit.
+    local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]) + 1)
     local moved = {}
+    local handled = 0
     for _, node in ipairs(dead) do
-      if node ~= ARGV[2] then
+      if node ~= ARGV[2] and handled < tonumber(ARGV[3]) then
+        handled = handled + 1
         local key = ARGV[1] .. node
         local entries = redis.call('HGETALL', key)
         for i = 1, #entries, 2 do

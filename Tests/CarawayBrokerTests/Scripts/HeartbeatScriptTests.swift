@@ -34,7 +34,7 @@ struct HeartbeatScriptTests {
     @Test("heartbeat registers or renews this node's lease", arguments: cases)
     func heartbeat(_ c: Case) throws {
         let h = try BrokerHarness()
-        try h.seed(BrokerState(nodes: c.nodes, queues: ["q": ["untouched"]]))
+        try h.seed(BrokerState(queues: ["q": ["untouched"]], nodes: c.nodes))
         let broker = h.broker(node: "me")
         let lease = 30_000
         let result = try h.wait("heartbeat") { broker.heartbeat(leaseMilliseconds: lease, renew: c.renew, $0) }

@@ -1,0 +1,41 @@
+import CarawayBroker
+import Testing
+
+struct HeartbeaterTests {
+    @Test func registersAtOnceThenRenewsMovingTheExpiryForward() throws {
+        let h = try BrokerHarness()
+        let heartbeater = Heartbeater(loop: h.loop, broker: h.broker(node: "me"), leaseMilliseconds: 300, logger: h.logger)
+        var registrations = 0
+        heartbeater.onRegistered = { registrations += 1 }
+        heartbeater.start()
+        try h.run("registration") { registrations == 1 }
+        #expect(heartbeater.isRegistered)
+        let first = try #require(heartbeater.lastBeat)
+        #expect(try h.getNodes()["me"].map { $0 + h.anchor } ?? 0 >= first + 300)
+        try h.run("a renewal") { (heartbeater.lastBeat ?? 0) > first }
+        heartbeater.stop()
+        // The heartbeater shares the harness connection: this reply comes after every beat sent so far.
+        let expiry = try #require(try h.getNodes()["me"]) + h.anchor
+        #expect(expiry == heartbeater.lastBeat! + 300)
+        #expect(expiry > first + 300)
+        #expect(registrations == 1)
+    }
+
+    @Test func aRenewThatFindsTheNodeGoneReportsLeaseLostAndReRegisters() throws {
+        let h = try BrokerHarness()
+        let heartbeater = Heartbeater(loop: h.loop, broker: h.broker(node: "me"), leaseMilliseconds: 300, logger: h.logger)
+        var registrations = 0
+        var lost = 0
+        heartbeater.onRegistered = { registrations += 1 }
+        heartbeater.onLeaseLost = { lost += 1 }
+        heartbeater.start()
+        try h.run("registration") { registrations == 1 }
+        try h.redis("ZREM", h.keys.nodes, "me")  // what a recoverer does to a presumed-dead node
+        try h.run("lease loss and re-registration") { lost == 1 && registrations == 2 }
+        heartbeater.stop()
+        try h.redis("PING")
+        let expiry = try #require(try h.getNodes()["me"]) + h.anchor
+        #expect(expiry == heartbeater.lastBeat! + 300)
+        #expect(lost == 1)
+    }
+}

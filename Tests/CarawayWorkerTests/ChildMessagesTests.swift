@@ -1,0 +1,92 @@
+import CarawayProtocol
+import CarawayWorker
+import Testing
+
+struct ChildMessagesTests {
+    /// Strips the frame header that `encoded()` adds, as the reading side's decoder does.
+    func payload(_ frame: [UInt8]) throws -> [UInt8] {
+        var decoder = FrameDecoder()
+        let frames = try frame.withUnsafeBytes { try decoder.feed($0) }
+        try #require(frames.count == 1)
+        return frames[0]
+    }
+
+    @Test("a ChildRequest round-trips", arguments: [
+        ChildRequest(id: "a1", task: "caraway.add", args: [2, 3.5, "x", nil, [1, [2]]], kwargs: ["y": ["z": true]], retries: 2,
+                     queue: "video", rootID: "root", parentID: "parent", deliveries: 3, softTimeLimit: 2.5),
+        ChildRequest(id: "a2", task: "t", args: [], kwargs: [:], retries: 0, queue: "celery",
+                     rootID: nil, parentID: nil, deliveries: 1, softTimeLimit: nil),
+    ])
+    func requestRoundTrip(_ request: ChildRequest) throws {
+        let decoded = try ChildRequest(decoding: payload(request.encoded()))
+        #expect(decoded.id == request.id)
+        #expect(decoded.task == request.task)
+        #expect(decoded.args == request.args)
+        #expect(decoded.kwargs == request.kwargs)
+        #expect(decoded.retries == request.retries)
+        #expect(decoded.queue == request.queue)
+        #expect(decoded.rootID == request.rootID)
+        #expect(decoded.parentID == request.parentID)
+        #expect(decoded.deliveries == request.deliveries)
+        #expect(decoded.softTimeLimit == request.softTimeLimit)
+    }
+
+    @Test func aReadyReplyRoundTrips() throws {
+        guard case .ready(let pid) = try ChildReply(decoding: payload(ChildReply.ready(pid: 4242).encoded())) else {
+            Issue.record("expected ready")
+            return
+        }
+        #expect(pid == 4242)
+    }
+
+    @Test func aSuccessReplyRoundTripsKeepingIntegersIntegral() throws {
+        let reply = ChildReply.success(result: ["sum": 5, "ratio": 0.5, "items": [1, "two", nil]], runtime: 0.125, rssKiB: 20_480)
+        guard case .success(let result, let runtime, let rss) = try ChildReply(decoding: payload(reply.encoded())) else {
+            Issue.record("expected success")
+            return
+        }
+        #expect(result == ["sum": 5, "ratio": 0.5, "items": [1, "two", nil]])
+        #expect(result["sum"]?.numberValue?.text == "5")
+        #expect(runtime == 0.125)
+        #expect(rss == 20_480)
+    }
+
+    @Test("a failure reply round-trips", arguments: [nil, "Traceback (most recent call last):\n  boom"])
+    func failureRoundTrip(traceback: String?) throws {
+        let error = TaskError(type: "SoftTimeLimitExceeded", message: "SoftTimeLimitExceeded()", module: "billiard.exceptions")
+        let reply = ChildReply.failure(error, traceback: traceback, runtime: 1.5, rssKiB: 7)
+        guard case .failure(let decoded, let decodedTraceback, let runtime, let rss) = try ChildReply(decoding: payload(reply.encoded())) else {
+            Issue.record("expected failure")
+            return
+        }
+        #expect(decoded.type == error.type && decoded.message == error.message && decoded.module == error.module)
+        #expect(decodedTraceback == traceback)
+        #expect(runtime == 1.5 && rss == 7)
+    }
+
+    @Test("a retry reply round-trips", arguments: [
+        TaskRetry(countdown: 2.5, maxRetries: 7, reason: "rate limited"),
+        TaskRetry(),
+    ])
+    func retryRoundTrip(retry: TaskRetry) throws {
+        let reply = ChildReply.retry(retry, runtime: 0.25, rssKiB: 1)
+        guard case .retry(let decoded, let runtime, let rss) = try ChildReply(decoding: payload(reply.encoded())) else {
+            Issue.record("expected retry")
+            return
+        }
+        #expect(decoded.countdown == retry.countdown)
+        #expect(decoded.maxRetries == retry.maxRetries)
+        #expect(decoded.reason == retry.reason)
+        #expect(runtime == 0.25 && rss == 1)
+    }
+
+    @Test("garbage is rejected", arguments: ["", "not json", "[1,2]", "{}", #"{"status": 3}"#, #"{"status": "exploded"}"#, #"{"status": "ready""#])
+    func garbageReply(text: String) {
+        #expect(throws: (any Error).self) { try ChildReply(decoding: Array(text.utf8)) }
+    }
+
+    @Test("requests without id or task are rejected", arguments: ["", "nope", "[]", #"{"task": "t"}"#, #"{"id": "a"}"#, #"{"id": 1, "task": "t"}"#])
+    func garbageRequest(text: String) {
+        #expect(throws: (any Error).self) { try ChildRequest(decoding: Array(text.utf8)) }
+    }
+}
