@@ -120,17 +120,7 @@ public final class Broker {
             switch result {
             case .failure(let e): completion(.failure(BrokerError(e)))
             case .success(let value):
-                let items = value.array ?? []
-                var reservations: [Reservation] = []
-                var i = 0
-                while i + 1 < items.count {
-                    if let field = items[i].string, let stored = items[i + 1].bytes,
-                       let reservation = Reservation(field: field, storedValue: stored, keys: keys) {
-                        reservations.append(reservation)
-                    }
-                    i += 2
-                }
-                completion(.success(reservations))
+                completion(.success(Self.reservations(fromFlatPairs: value, keys: keys)))
             }
         }
     }
@@ -143,17 +133,7 @@ public final class Broker {
             switch result {
             case .failure(let e): completion(.failure(BrokerError(e)))
             case .success(let value):
-                let items = value.array ?? []
-                var reservations: [Reservation] = []
-                var i = 0
-                while i + 1 < items.count {
-                    if let field = items[i].string, let stored = items[i + 1].bytes,
-                       let reservation = Reservation(field: field, storedValue: stored, keys: keys) {
-                        reservations.append(reservation)
-                    }
-                    i += 2
-                }
-                completion(.success(reservations))
+                completion(.success(Self.reservations(fromFlatPairs: value, keys: keys)))
             }
         }
     }
@@ -163,6 +143,21 @@ public final class Broker {
         connection.send(["ZREM", keys.nodes, nodeID]) { result in
             completion(result.map { _ in () }.mapError(BrokerError.init))
         }
+    }
+
+    /// `{field, value, field, value, ...}` (HGETALL, the recover script) as reservations.
+    static func reservations(fromFlatPairs value: RedisValue, keys: RedisKeys) -> [Reservation] {
+        let items = value.array ?? []
+        var reservations: [Reservation] = []
+        var i = 0
+        while i + 1 < items.count {
+            if let field = items[i].string, let stored = items[i + 1].bytes,
+               let reservation = Reservation(field: field, storedValue: stored, keys: keys) {
+                reservations.append(reservation)
+            }
+            i += 2
+        }
+        return reservations
     }
 
     private static func append(_ messages: [OutgoingMessage], keys: inout [[UInt8]], arguments: inout [[UInt8]]) {
