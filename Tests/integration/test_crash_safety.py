@@ -110,3 +110,18 @@ def test_many_tasks_survive_repeated_child_kills_without_loss(redis_server, star
         time.sleep(0.4)
     assert [r.get(timeout=60) for r in results] == [0.2] * 30
     assert node.running()
+
+
+def test_children_die_with_their_node(redis_server, start_node):
+    node = start_node(redis_server.url, concurrency=2)
+    children = wait_until(lambda: len(node.children()) == 2 and node.children(), 10, "two children")
+    os.kill(node.process.pid, signal.SIGKILL)   # the node alone, not its process group
+    node.wait(timeout=10)
+
+    def gone(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+            return state == "Z"
+        except FileNotFoundError:
+            return True
+    wait_until(lambda: all(gone(pid) for pid in children), 5, "orphaned children to exit")
