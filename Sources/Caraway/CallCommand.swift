@@ -42,7 +42,7 @@ struct CallCommand: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: .human, level: .warning) }
         let logger = Logger(label: "caraway.call")
-        guard case .array(let argList) = try parse(args, "--args"), true else { throw ValidationError("--args must be a JSON array, e.g. '[2, 3]'") }
+        guard case .array(let argList) = try parse(args, "--args") else { throw ValidationError("--args must be a JSON array, e.g. '[2, 3]'") }
         guard case .object(let kwargObject) = try parse(kwargs, "--kwargs") else { throw ValidationError("--kwargs must be a JSON object, e.g. '{\"x\": 1}'") }
         let now = SystemClock().now
         let table = try parseRoutes(routes ?? env("ROUTES"))

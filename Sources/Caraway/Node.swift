@@ -78,9 +78,9 @@ public final class Node {
     private func wire() {
         consumer.isBrokerReady = { [unowned self] in self.connection.isReady && self.heartbeater.isRegistered }
         consumer.onDelayed = { [unowned self] in self.forwarder.poke() }
-        connection.onReady = { [unowned self] in
-            if self.heartbeater.isRegistered { self.heartbeater.registerNow() } else { self.heartbeater.registerNow() }
-        }
+        // After a reconnect, renew first: if peers presumed us dead meanwhile, the renew says so
+        // (lease lost) instead of a blind re-register hiding it.
+        connection.onReady = { [unowned self] in self.heartbeater.beatNow() }
         heartbeater.onRegistered = { [unowned self] in
             self.logger.info("node.registered", metadata: ["node.id": "\(self.nodeID)"])
             self.consumer.reconcile()

@@ -32,11 +32,8 @@ public final class Heartbeater {
         timer?.start(after: 0, repeat: UInt64(max(leaseMilliseconds / 3, 50))) { [weak self] in self?.beat() }
     }
 
-    /// Re-register at once (after a reconnect).
-    public func registerNow() {
-        registered = false
-        beat()
-    }
+    /// Beats at once: renews when registered (reporting a lost lease), registers otherwise.
+    public func beatNow() { beat() }
 
     public func stop() {
         timer?.close()
