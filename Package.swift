@@ -38,8 +38,11 @@ let package = Package(
             "CarawayLoop", "CarawayProtocol", "CarawayBroker", "CCaraway",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "CarawayBeat", dependencies: [
+            "CarawayLoop", "CarawayRedis", "CarawayProtocol", "CarawayBroker", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Caraway", dependencies: [
-            "CarawayLoop", "CarawayRedis", "CarawayHTTP", "CarawayProtocol", "CarawayBroker", "CarawayWorker",
+            "CarawayLoop", "CarawayRedis", "CarawayHTTP", "CarawayProtocol", "CarawayBroker", "CarawayWorker", "CarawayBeat",
             "CCaraway", .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
         .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
         .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "CarawayBeatTests", dependencies: ["CarawayBeat", "CarawayRedis", "CarawayLoop", "CarawayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CarawayWorkerTests", dependencies: ["CarawayWorker", "CarawayProtocol", "CarawayLoop"]),
         .testTarget(name: "CarawayBrokerTests", dependencies: ["CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport"]),
     ]
