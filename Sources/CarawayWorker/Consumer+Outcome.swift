@@ -23,6 +23,7 @@ extension Consumer {
                 logger.error("task.canvas_invalid", metadata: ["task.id": "\(message.id)", "error": "\(error)"])
             }
             logger.info("task.succeeded", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "task.runtime": "\(runtime)"])
+            emit("SUCCESS", message, queue: delivery.reservation.queue, pid: child.pid, runtime: runtime, result: result)
             let record = ResultRecord.success(taskID: message.id, result: result, dateDone: now,
                                               children: drafts.map { ResultRecord.childTuple(taskID: $0.id) },
                                               parentID: message.parentID, groupID: message.groupID)
@@ -47,6 +48,7 @@ extension Consumer {
                                         envelope: message.retryEnvelope(eta: eta, deliveryTag: tag),
                                         dueMilliseconds: Int64((eta * 1000).rounded(.up)), tag: tag)
             logger.info("task.retried", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "retry.countdown": "\(countdown)", "task.retries": "\(message.retries + 1)"])
+            emit("RETRY", message, queue: delivery.reservation.queue, pid: child.pid, error: retry.reason)
             let record = ResultRecord.retry(taskID: message.id, exception: .init(type: "Retry", message: retry.reason, module: "celery.exceptions"),
                                             parentID: message.parentID, groupID: message.groupID)
             settle(delivery.reservation, message: message, record: record, followUps: [again])
@@ -62,6 +64,7 @@ extension Consumer {
         let message = delivery.message
         stats.failed += 1
         logger.info("task.failed", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "error": "\(error)"])
+        emit("FAILURE", message, queue: delivery.reservation.queue, pid: delivery.child.pid, runtime: runtime, error: "\(error)")
         var drafts: [CeleryMessage.Draft] = []
         do {
             drafts = try message.errbackDrafts(context: Signature.ApplyContext(now: now, origin: configuration.nodeName, routes: configuration.routes))
@@ -94,6 +97,7 @@ extension Consumer {
             // The task's option, or per message the header `reject_on_worker_lost` (send_task(headers=...)).
             stats.requeued += 1
             logger.warning("task.requeued_worker_lost", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "exit.signal": "\(signal)", "task.deliveries": "\(message.deliveries + 1)"])
+            emit("REQUEUED", message, queue: delivery.reservation.queue, pid: child.pid, error: "worker lost (signal \(signal))")
             requeue(delivery.reservation, envelope: message.republished(redelivered: true, deliveries: message.deliveries + 1))
         } else {
             fail(delivery, error: TaskError(type: "WorkerLostError", message: "Worker exited prematurely: signal \(signal), exit code \(status).",
@@ -108,6 +112,7 @@ extension Consumer {
         let now = clock.now
         stats.deadLettered += 1
         logger.warning("task.dead_lettered", metadata: ["reason": "\(reason)", "task.id": "\(message?.id ?? "?")", "queue.name": "\(reservation.queue)"])
+        if let message { emit("DEAD", message, queue: reservation.queue, error: reason, withArguments: true) }
         var entry = JSONObject()
         entry["reason"] = .string(reason)
         entry["queue"] = .string(reservation.queue)

@@ -44,6 +44,8 @@ public final class Consumer {
     public var isBrokerReady: () -> Bool = { true }
     /// Called when this node delayed a message (so the forwarder can look sooner).
     public var onDelayed: (() -> Void)?
+    /// Execution history sink: every state transition of every task this node handles.
+    public var onExecutionEvent: ((ExecutionEvent) -> Void)?
 
     public init(loop: EventLoop, broker: Broker, pool: ChildPool, waiter: QueueWaiter, registry: TaskRegistry,
                 configuration: ConsumerConfiguration, clock: any WallClock = SystemClock(), logger: Logger) {
@@ -163,6 +165,7 @@ public final class Consumer {
         if let expires = message.expires, expires < now {
             stats.expired += 1
             logger.info("task.expired", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)"])
+            emit("REVOKED", message, queue: reservation.queue, error: "expired", withArguments: true)
             settle(reservation, message: message, record: .revoked(taskID: message.id, expired: true, dateDone: now,
                                                                    parentID: message.parentID, groupID: message.groupID))
             fill()
@@ -204,6 +207,8 @@ public final class Consumer {
             }
         }
         logger.info("task.started", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "child.pid": "\(child.pid)"])
+        emit("RECEIVED", message, queue: reservation.queue, withArguments: true)
+        emit("STARTED", message, queue: reservation.queue, pid: child.pid)
         pool.run(request.encoded(), on: child)
     }
 }
