@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "CarawayHTTP", dependencies: [
             "CarawayLoop", "CUV", "CHTTPParser", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "CarawayPostgres", dependencies: [
+            "CarawayLoop", "CUV", "CPQ", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "CarawayProtocol"),
         .target(name: "CarawayBroker", dependencies: [
             "CarawayRedis", "CarawayProtocol", "CarawayLoop", .product(name: "Logging", package: "swift-log"),
@@ -38,14 +41,19 @@ let package = Package(
             "CarawayLoop", "CarawayProtocol", "CarawayBroker", "CCaraway",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "CarawayStore", dependencies: [
+            "CarawayPostgres", "CarawayProtocol", "CarawayLoop", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "CarawayBeat", dependencies: [
-            "CarawayLoop", "CarawayRedis", "CarawayProtocol", "CarawayBroker", .product(name: "Logging", package: "swift-log"),
+            "CarawayLoop", "CarawayRedis", "CarawayProtocol", "CarawayBroker", "CarawayStore",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Caraway", dependencies: [
             "CarawayLoop", "CarawayRedis", "CarawayHTTP", "CarawayProtocol", "CarawayBroker", "CarawayWorker", "CarawayBeat",
+            "CarawayPostgres", "CarawayStore",
             "CCaraway", .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], resources: [.copy("Resources/openapi.yaml")]),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
         .executableTarget(name: "CarawayBench", dependencies: [
             "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),
@@ -55,6 +63,9 @@ let package = Package(
         .testTarget(name: "CarawayProtocolTests", dependencies: ["CarawayProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
         .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
+        .testTarget(name: "CarawayPostgresTests", dependencies: [
+            "CarawayPostgres", "CarawayLoop", "CarawayTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CarawayBeatTests", dependencies: ["CarawayBeat", "CarawayRedis", "CarawayLoop", "CarawayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CarawayWorkerTests", dependencies: ["CarawayWorker", "CarawayProtocol", "CarawayLoop"]),

@@ -35,6 +35,6 @@ struct CarawayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caraway",
         abstract: "Caraway: Celery-compatible task nodes in Swift.",
-        subcommands: [NodeCommand.self, CallCommand.self]
+        subcommands: [NodeCommand.self, CallCommand.self, ScheduleCommand.self]
     )
 }

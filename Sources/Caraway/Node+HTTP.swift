@@ -1,5 +1,6 @@
 import CarawayHTTP
 import CarawayProtocol
+import Foundation
 import CarawayWorker
 
 extension Node {
@@ -16,6 +17,7 @@ extension Node {
             body["uptime_s"] = JSON(Int(SystemClock().now - startedAt))
             body["active"] = JSON(consumer.active.count)
             body["held"] = JSON(consumer.heldCount)
+            body["beat"] = beat?.healthJSON ?? .null
             responder.respond(.json(bytes: JSON.object(body).serialized()))
         }
         router.get("/ready") { [unowned self] _, responder in
@@ -31,6 +33,22 @@ extension Node {
             body["concurrency"] = JSON(configuration.concurrency)
             responder.respond(.json(status: ready ? 200 : 503, bytes: JSON.object(body).serialized()))
         }
+        if let beat {
+            let context = APIContext(store: beat.store, redis: connection, keys: broker.keys, registry: registry,
+                                     routes: configuration.routes, nodeName: configuration.name,
+                                     adminToken: configuration.adminToken, clock: SystemClock(),
+                                     resultExpires: configuration.resultExpires)
+            registerAPI(on: router, context: context, openAPI: Self.openAPIDocument)
+        }
         return router
     }
+}
+
+extension Node {
+    /// docs/openapi.yaml, shipped as a resource of this module.
+    static let openAPIDocument: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = try? Data(contentsOf: url) else { return Array("openapi: 3.0.3\n".utf8) }
+        return Array(data)
+    }()
 }

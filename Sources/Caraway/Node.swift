@@ -1,7 +1,9 @@
 import CarawayBroker
 import CarawayHTTP
 import CarawayLoop
+import CarawayPostgres
 import CarawayProtocol
+import CarawayStore
 import CarawayRedis
 import CarawayWorker
 import Logging
@@ -33,6 +35,7 @@ public final class Node {
     let forwarder: Forwarder
     let lag: LoopLagMonitor
     var http: HTTPServer?
+    let beat: NodeBeat?
     private var signals: [SignalWatcher] = []
     private var stopping = false
 
@@ -72,6 +75,10 @@ public final class Node {
         recoverer = Recoverer(loop: loop, broker: broker, logger: logger)
         forwarder = Forwarder(loop: loop, broker: broker, logger: logger)
         lag = LoopLagMonitor(loop: loop)
+        let loop = self.loop, connection = self.connection
+        beat = configuration.database.map {
+            NodeBeat(loop: loop, configuration: configuration, database: $0, redis: connection, keys: keys, logger: logger)
+        }
         wire()
     }
 
@@ -90,6 +97,7 @@ public final class Node {
             self.logger.warning("node.presumed_dead_by_peers", metadata: ["node.id": "\(self.nodeID)", "active": "\(self.consumer.active.count)"])
         }
         recoverer.isEnabled = { [unowned self] in self.heartbeater.isRegistered }
+        if let history = beat?.history { consumer.onExecutionEvent = { history.record($0) } }
         recoverer.onRecovered = { [unowned self] in self.consumer.requeueRecovered($0) }
     }
 
@@ -108,6 +116,7 @@ public final class Node {
                                                 "queues": "\(configuration.queues.joined(separator: ","))",
                                                 "http": "\(configuration.httpHost.map { "\($0):\(http?.boundPort ?? 0)" } ?? "off")"])
         pool.start()
+        beat?.start(beat: configuration.beat)
         connection.connect()
         waiter.connect()
         heartbeater.start()
@@ -144,6 +153,11 @@ public final class Node {
     }
 
     private func release(clean: Bool) {
+        guard let beat else { releaseRedis(clean: clean); return }
+        beat.stop { [unowned self] in self.releaseRedis(clean: clean) }
+    }
+
+    private func releaseRedis(clean: Bool) {
         heartbeater.stop()
         recoverer.stop()
         forwarder.stop()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CarawayPostgres
 import CarawayProtocol
 import CarawayRedis
 import Logging
@@ -29,6 +30,12 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "Default hard time limit in seconds (env CARAWAY_TIME_LIMIT).") var timeLimit: Double?
     @Option(help: "Result TTL in seconds, 0 = forever (env CARAWAY_RESULT_EXPIRES; default 86400).") var resultExpires: Int?
     @Option(help: "kombu global_keyprefix (env CARAWAY_KEY_PREFIX; default empty).") var keyPrefix: String?
+    @Option(help: "Postgres URL for schedules, beat and history (env CARAWAY_DATABASE_URL; none: worker only).") var database: String?
+    @Flag(help: "Do not take part in beat elections (env CARAWAY_NO_BEAT=1).") var noBeat = false
+    @Option(help: "Beat lock TTL in seconds (env CARAWAY_BEAT_LOCK_TTL; default 10).") var beatLockTtl: Double?
+    @Flag(help: "Do not record executions in Postgres (env CARAWAY_NO_HISTORY=1).") var noHistory = false
+    @Option(help: "Days of execution history the leader keeps (env CARAWAY_HISTORY_RETENTION_DAYS; default 7; 0 = forever).") var historyRetentionDays: Double?
+    @Option(help: "Bearer token for mutating API routes (env CARAWAY_ADMIN_TOKEN).") var adminToken: String?
     @Option(help: "Routes for chain steps and callbacks that name no queue: JSON {\"glob\": \"queue\"} (env CARAWAY_ROUTES).") var routes: String?
 
     func validate() throws {
@@ -39,6 +46,8 @@ struct NodeCommand: ParsableCommand {
         if let n = maxMemoryPerChild, n < 1 { throw ValidationError("--max-memory-per-child must be a positive number of KiB") }
         if let s = leaseSeconds, s < 1 { throw ValidationError("--lease-seconds must be at least 1") }
         if let n = maxDeliveries, n < 1 { throw ValidationError("--max-deliveries must be at least 1") }
+        if let t = beatLockTtl, t < 1 { throw ValidationError("--beat-lock-ttl must be at least 1 second") }
+        if let d = historyRetentionDays, d < 0 { throw ValidationError("--history-retention-days must not be negative") }
     }
 
     func run() throws {
@@ -82,7 +91,15 @@ struct NodeCommand: ParsableCommand {
                 throw ValidationError("--scripts-dir '\(scripts)' is not a directory")
             }
         }
-        return NodeConfiguration(
+        var databaseEndpoint: PostgresEndpoint?
+        if let url = database ?? env("DATABASE_URL"), !url.isEmpty {
+            do { databaseEndpoint = try PostgresEndpoint.parse(url) } catch { throw ValidationError("--database: \(error)") }
+        }
+        let token = adminToken ?? env("ADMIN_TOKEN")
+        if let host, !["127.0.0.1", "::1", "localhost"].contains(host), token == nil {
+            throw ValidationError("--http \(host) is not a loopback address: set --admin-token (or CARAWAY_ADMIN_TOKEN) before exposing the API")
+        }
+        var configuration = NodeConfiguration(
             redis: endpoint,
             name: name ?? env("NAME") ?? "celery@\(Self.hostname())",
             concurrency: concurrency ?? env("CONCURRENCY").flatMap(Int.init) ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
@@ -100,6 +117,13 @@ struct NodeCommand: ParsableCommand {
             resultExpires: resultExpires ?? env("RESULT_EXPIRES").flatMap(Int.init) ?? 86_400,
             keyPrefix: keyPrefix ?? env("KEY_PREFIX") ?? "",
             routes: try parseRoutes(routes ?? env("ROUTES")))
+        configuration.database = databaseEndpoint
+        configuration.beat = !(noBeat || env("NO_BEAT") == "1")
+        configuration.beatLockTTL = beatLockTtl ?? env("BEAT_LOCK_TTL").flatMap(Double.init) ?? 10
+        configuration.history = !(noHistory || env("NO_HISTORY") == "1")
+        configuration.historyRetentionDays = historyRetentionDays ?? env("HISTORY_RETENTION_DAYS").flatMap(Double.init) ?? 7
+        configuration.adminToken = token
+        return configuration
     }
 
     static func hostname() -> String {

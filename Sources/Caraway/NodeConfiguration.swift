@@ -1,3 +1,4 @@
+import CarawayPostgres
 import CarawayProtocol
 import CarawayRedis
 import Logging
@@ -24,6 +25,17 @@ public struct NodeConfiguration: Sendable {
     public var resultExpires: Int
     public var keyPrefix: String
     public var routes: TaskRoutes
+    /// Postgres for schedules, beat and history; nil runs a worker-only node.
+    public var database: PostgresEndpoint?
+    /// Take part in beat elections (every node does by default).
+    public var beat: Bool = true
+    /// Beat lock TTL in seconds (renewed every third of it).
+    public var beatLockTTL: Double = 10
+    /// Record every execution in Postgres.
+    public var history: Bool = true
+    public var historyRetentionDays: Double = 7
+    /// Bearer token for mutating API routes; required to bind HTTP beyond loopback.
+    public var adminToken: String?
 
     public init(redis: RedisEndpoint, name: String, concurrency: Int, queues: [String] = ["celery"],
                 maxTasksPerChild: Int? = nil, maxMemoryPerChildKiB: Int? = nil, httpHost: String? = "127.0.0.1",

@@ -1,0 +1,24 @@
+import CarawayHTTP
+import CarawayProtocol
+
+/// Registers the REST API on `router`. Mutating routes need `Authorization: Bearer <admin token>`
+/// when the node has one (`--admin-token`); reads are open on the (loopback by default) listener.
+func registerAPI(on router: Router, context: APIContext, openAPI: [UInt8]) {
+    let admin: (HTTPRequest, HTTPResponder, () -> Void) -> Void = { request, responder, body in
+        guard let token = context.adminToken else { body(); return }
+        let presented = request.header("Authorization") ?? ""
+        guard presented.hasPrefix("Bearer "), constantTimeEquals(String(presented.dropFirst(7)), token) else {
+            var response = APIError(status: 401, message: "this route needs Authorization: Bearer <admin token>").response
+            response.headers.append(("WWW-Authenticate", "Bearer"))
+            responder.respond(response)
+            return
+        }
+        body()
+    }
+    ScheduleAPI(context: context).register(on: router, guarding: admin)
+    TaskAPI(context: context).register(on: router, guarding: admin)
+    ExecutionAPI(context: context).register(on: router)
+    router.get("/api/v1/openapi.yaml") { _, responder in
+        responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: openAPI))
+    }
+}
