@@ -67,6 +67,10 @@ let package = Package(
             "CarawayPostgres", "CarawayLoop", "CarawayTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CarawayHTTPTests", dependencies: ["CarawayHTTP", "CarawayLoop", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "CarawayStoreTests", dependencies: [
+            "CarawayStore", "CarawayPostgres", "CarawayProtocol", "CarawayLoop", "CarawayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CarawayBeatTests", dependencies: ["CarawayBeat", "CarawayRedis", "CarawayLoop", "CarawayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CarawayWorkerTests", dependencies: ["CarawayWorker", "CarawayProtocol", "CarawayLoop"]),
         .testTarget(name: "CarawayBrokerTests", dependencies: ["CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport"]),
