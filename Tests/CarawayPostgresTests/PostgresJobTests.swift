@@ -64,13 +64,3 @@ import Testing
         #expect((try? final?.get())?.command == "OK")
     }
 }
-
-extension Result: @retroactive Equatable where Success == [PostgresResult], Failure == PostgresError {
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        switch (lhs, rhs) {
-        case (.success(let a), .success(let b)): return a.map(\.command) == b.map(\.command)
-        case (.failure(let a), .failure(let b)): return a == b
-        default: return false
-        }
-    }
-}
