@@ -71,8 +71,9 @@ extension BeatScheduler {
                     self.enqueue(fire, name: record.name, task: record.task, args: record.args, kwargs: record.kwargs, queue: record.queue)
                 }
             case .failure(let error):
-                // Nothing was recorded, so nothing fires: the next timer tries again.
+                // Nothing was recorded, so nothing fires: try again after a short pause.
                 self.logger.warning("beat.fire_failed", metadata: ["schedule.name": "\(record.name)", "error": "\(error)"])
+                self.pauseAfterFailure()
             }
             self.rearm()
         }

@@ -70,6 +70,10 @@ public final class BeatScheduler {
     private var reloadTimer: LoopTimer?
     private var reloading = false
     private var lastPrune: Double = 0
+    /// After a failed statement (Postgres away) nothing is retried before this time: no busy loop.
+    private var pausedUntil: Double = 0
+
+    func pauseAfterFailure() { pausedUntil = clock() + 0.5 }
     /// Ticks this node recorded and enqueued (stats).
     public private(set) var fired = 0
 
@@ -194,6 +198,7 @@ public final class BeatScheduler {
             guard let record = records[id] else { continue }
             soonest = min(soonest, record.nextRunAt ?? now)
         }
+        soonest = max(soonest, pausedUntil)
         if timer == nil { timer = LoopTimer(loop: loop) }
         // At least 1 ms: a 0 ms timer re-armed from a timer callback runs again in the same loop
         // iteration (libuv does not advance its clock in between) and would starve all I/O.
@@ -228,7 +233,11 @@ public final class BeatScheduler {
         store.scheduleAdvance(id: record.id, expectedNextRunAt: expected, nextRunAt: next, epoch: epoch, status: status) { [weak self] result in
             guard let self else { return }
             self.busy.remove(record.id)
-            if case .success(true) = result { self.records[record.id]?.nextRunAt = next }
+            switch result {
+            case .success(true): self.records[record.id]?.nextRunAt = next
+            case .success(false): self.reload()
+            case .failure: self.pauseAfterFailure()
+            }
             self.arm()
         }
     }
