@@ -3,30 +3,45 @@ import Foundation
 /// A private redis-server for one test: a temp dir, a free loopback port, no persistence.
 /// Stopped (and its directory removed) by `stop()` or on deinit.
 public final class TestRedisServer: @unchecked Sendable {
-    public let port: Int
+    public private(set) var port: Int = 0
     public let directory: URL
     private var pid: pid_t = 0
 
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("caraway-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        port = try Self.freePort()
-        // posix_spawn, not Foundation.Process: Process's exit monitoring hangs in test processes
-        // that also run libuv loops.
-        pid = try spawnProcess(Self.redisServerPath(), ["--port", String(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning"])
-        try waitUntilAccepting()
+        // Another process can take the free port between the probe and redis' bind (tests run in
+        // parallel): then redis exits, and we try again on a fresh port.
+        var lastError: Error?
+        for _ in 0..<5 {
+            port = try Self.freePort()
+            // posix_spawn, not Foundation.Process: Process's exit monitoring hangs in test processes
+            // that also run libuv loops.
+            pid = try spawnProcess(Self.redisServerPath(), ["--port", String(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning"])
+            do {
+                try waitUntilAccepting()
+                return
+            } catch {
+                lastError = error
+                stopProcess()
+            }
+        }
+        throw lastError!
+    }
+
+    private func stopProcess() {
+        guard pid > 0 else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
     }
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
     public func stop() {
-        if pid > 0 {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            pid = 0
-        }
+        stopProcess()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -37,8 +52,10 @@ public final class TestRedisServer: @unchecked Sendable {
     deinit { stop() }
 
     private func waitUntilAccepting() throws {
-        for _ in 0..<200 {
+        for _ in 0..<1_000 {
             if Self.canConnect(port: port) { return }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { pid = 0; break }   // exited: port taken
             usleep(10_000)
         }
         throw NSError(domain: "TestRedisServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start on port \(port)"])
