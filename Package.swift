@@ -53,7 +53,7 @@ let package = Package(
             "CarawayPostgres", "CarawayStore",
             "CCaraway", .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], resources: [.copy("Resources/openapi.yaml")]),
+        ], resources: [.embedInCode("Resources/openapi.yaml")]),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
         .executableTarget(name: "CarawayBench", dependencies: [
             "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,5 @@
 import CarawayHTTP
 import CarawayProtocol
-import Foundation
 import CarawayWorker
 
 extension Node {
@@ -45,10 +44,6 @@ extension Node {
 }
 
 extension Node {
-    /// docs/openapi.yaml, shipped as a resource of this module.
-    static let openAPIDocument: [UInt8] = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let data = try? Data(contentsOf: url) else { return Array("openapi: 3.0.3\n".utf8) }
-        return Array(data)
-    }()
+    /// docs/openapi.yaml, embedded at build time (no Foundation, no file to ship beside the binary).
+    static let openAPIDocument: [UInt8] = PackageResources.openapi_yaml
 }

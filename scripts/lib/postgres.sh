@@ -17,7 +17,11 @@ pg_start() {
   local dir=$1 port=$2 bin
   bin=$(pg_bindir)
   mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres "$dir"
+    # The server user must be able to reach its directory (mktemp makes parents 0700).
+    chmod o+x "$(dirname "$dir")"
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     pg_as_user "$bin/initdb" -D "$dir/data" --auth=trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; return 1; }

@@ -61,3 +61,42 @@ struct ZoneRulesTests {
         #expect(berlin.firstInstant(atWall: wall("2026-10-25T03:00:00")) == seconds("2026-10-25T02:00:00Z"))
     }
 }
+
+import Foundation
+
+/// Our own tzdata reader (TZif transitions + the POSIX footer rule) against Foundation's
+/// TimeZone, over 1900–2100, for zones with northern, southern, half-hour, 45-minute and no DST.
+@Suite struct ZoneRulesAgreementTests {
+    @Test(arguments: ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo",
+                      "Pacific/Chatham", "Africa/Casablanca", "America/Santiago", "Europe/London", "Etc/GMT+5", "UTC"])
+    func offsetsAgreeWithFoundationFrom1900To2100(zone: String) throws {
+        let ours = try #require(ZoneRules(identifier: zone))
+        let theirs = try #require(TimeZone(identifier: zone))
+        var mismatches: [String] = []
+        var t: Int64 = -2_208_988_800          // 1900-01-01
+        let end: Int64 = 4_102_444_800         // 2100-01-01
+        while t < end && mismatches.count < 5 {
+            let expected = Int64(theirs.secondsFromGMT(for: Date(timeIntervalSince1970: Double(t))))
+            if ours.offset(at: t) != expected { mismatches.append("\(t): ours \(ours.offset(at: t)), Foundation \(expected)") }
+            t += 6 * 3600 + 1_777   // irregular step: hits every season, hour and weekday
+        }
+        #expect(mismatches.isEmpty, "\(zone): \(mismatches)")
+    }
+
+    @Test func pathsAndNonsenseAreNotZones() {
+        #expect(ZoneRules(identifier: "../../etc/passwd") == nil)
+        #expect(ZoneRules(identifier: "/etc/localtime") == nil)
+        #expect(ZoneRules(identifier: "Mars/Olympus_Mons") == nil)
+    }
+
+    @Test func posixRulesParseBothHemispheres() throws {
+        let berlin = try #require(PosixZoneRule("CET-1CEST,M3.5.0,M10.5.0/3"))
+        #expect(berlin.offset(at: 1_781_000_000) == 7200)    // 2026-06
+        #expect(berlin.offset(at: 1_767_225_600) == 3600)    // 2026-01-01
+        let sydney = try #require(PosixZoneRule("AEST-10AEDT,M10.1.0,M4.1.0/3"))
+        #expect(sydney.offset(at: 1_767_225_600) == 39_600)  // January: summer
+        #expect(sydney.offset(at: 1_781_000_000) == 36_000)  // June: winter
+        #expect(PosixZoneRule("<+0530>-5:30")?.offset(at: 0) == 19_800)
+        #expect(PosixZoneRule("nonsense,") == nil)
+    }
+}
