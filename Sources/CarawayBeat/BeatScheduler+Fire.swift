@@ -70,6 +70,8 @@ extension BeatScheduler {
                 for fire in recorded {
                     self.enqueue(fire, name: record.name, task: record.task, args: record.args, kwargs: record.kwargs, queue: record.queue)
                 }
+            case .failure(.server(let state, let message, _)):
+                self.reportInvalid(record, error: "Postgres refused the fire (\(state)): \(message)")
             case .failure(let error):
                 // Nothing was recorded, so nothing fires: try again after a short pause.
                 self.logger.warning("beat.fire_failed", metadata: ["schedule.name": "\(record.name)", "error": "\(error)"])

@@ -165,8 +165,12 @@ public final class BeatScheduler {
             self.plans = [:]
             for row in rows where row.enabled {
                 do {
-                    self.plans[row.id] = try Schedule(json: row.schedule)
+                    let schedule = try Schedule(json: row.schedule)
                     _ = try MisfirePolicy(row.misfire)
+                    if let reason = schedule.unschedulableReason(now: self.clock(), anchor: row.startAt ?? row.createdAt) {
+                        throw ScheduleError.invalidField(field: "schedule", reason: reason)
+                    }
+                    self.plans[row.id] = schedule
                     guard row.args.arrayValue != nil, row.kwargs.objectValue != nil else {
                         throw ScheduleError.invalidField(field: "args/kwargs", reason: "args must be a JSON array and kwargs a JSON object")
                     }
@@ -180,7 +184,7 @@ public final class BeatScheduler {
     }
 
     /// A bad row (e.g. written by plain SQL) is logged once per change and skipped; others go on.
-    private func reportInvalid(_ row: ScheduleRecord, error: String) {
+    func reportInvalid(_ row: ScheduleRecord, error: String) {
         plans[row.id] = nil
         guard reported[row.id] != error else { return }
         reported[row.id] = error
@@ -236,6 +240,10 @@ public final class BeatScheduler {
             switch result {
             case .success(true): self.records[record.id]?.nextRunAt = next
             case .success(false): self.reload()
+            case .failure(.server(let state, let message, _)):
+                // The database refuses this row's values (e.g. a time it cannot store): retrying
+                // cannot help, so the row is marked INVALID and skipped like any bad row.
+                self.reportInvalid(record, error: "Postgres refused the schedule's next run (\(state)): \(message)")
             case .failure: self.pauseAfterFailure()
             }
             self.arm()

@@ -25,6 +25,15 @@ public enum Timestamp {
     /// Formats `epochSeconds` as aware UTC the way Python's `datetime.isoformat()` does:
     /// `2026-11-23T08:25:58.562587+00:00`, with the fraction left out when the microseconds
     /// are zero (`2030-01-03T00:00:00+00:00`), exactly as Python omits it.
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants a timestamp can show.
+    public static let minimumEpoch: Double = -62_135_596_800
+    public static let maximumEpoch: Double = 253_402_300_799
+
+    /// Whether `epochSeconds` lies in years 0001–9999 (finite and showable).
+    public static func isRepresentable(_ epochSeconds: Double) -> Bool {
+        epochSeconds.isFinite && epochSeconds >= minimumEpoch && epochSeconds <= maximumEpoch
+    }
+
     public static func format(_ epochSeconds: Double) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(32)
@@ -34,7 +43,10 @@ public enum Timestamp {
 
     /// Appends the ``format(_:)`` text to `output`.
     public static func append(_ epochSeconds: Double, to output: inout [UInt8]) {
-        let totalMicros = Int64((epochSeconds * 1_000_000).rounded())
+        // Never trap on hostile input (Postgres 'infinity', 1e300 from a client): clamp to the
+        // years 0001–9999, the range ISO-8601 and Python's datetime can show.
+        let clamped = epochSeconds.isNaN ? 0 : min(max(epochSeconds, minimumEpoch), maximumEpoch)
+        let totalMicros = Int64((clamped * 1_000_000).rounded())
         let microsPerDay: Int64 = 86_400_000_000
         let days = totalMicros >= 0 ? totalMicros / microsPerDay : (totalMicros - microsPerDay + 1) / microsPerDay
         let inDay = totalMicros - days * microsPerDay

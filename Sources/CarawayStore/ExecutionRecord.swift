@@ -16,7 +16,7 @@ public struct ExecutionRecord: Sendable {
 
     init(row: PostgresRow) {
         func parsed(_ column: String) -> JSON { row[column].flatMap { try? JSON.parse($0) } ?? .null }
-        func time(_ column: String) -> JSON { row.double(column).map { .string(Timestamp.format($0)) } ?? .null }
+        func time(_ column: String) -> JSON { ScheduleRecord.time(row.double(column)) }
         var o = JSONObject()
         o["task_id"] = JSON(row["task_id"])
         o["task"] = JSON(row["task"])

@@ -90,7 +90,13 @@ public struct ScheduleRecord: Sendable {
         return .object(o)
     }
 
-    static func time(_ t: Double?) -> JSON { t.map { .string(Timestamp.format($0)) } ?? .null }
+    /// ISO text; Postgres's `infinity` / `-infinity` (valid in SQL-written rows) stay words.
+    static func time(_ t: Double?) -> JSON {
+        guard let t else { return .null }
+        if t == .infinity { return "infinity" }
+        if t == -.infinity { return "-infinity" }
+        return .string(Timestamp.format(t))
+    }
 }
 
 /// The fields a user sets on a schedule (create, or full update).

@@ -63,7 +63,12 @@ enum ScheduleBody {
         if let s = d.startAt, let e = d.endAt, e <= s { throw .badRequest("end_at", "must be later than start_at") }
         do {
             if let v = body["schedule"] { d.schedule = v }
-            _ = try Schedule(json: d.schedule)
+            let schedule = try Schedule(json: d.schedule)
+            if let reason = schedule.unschedulableReason(now: now, anchor: d.startAt ?? now) {
+                throw APIError.badRequest("schedule", reason)
+            }
+        } catch let error as APIError {
+            throw error
         } catch {
             throw .badRequest("schedule", "\(error)")
         }

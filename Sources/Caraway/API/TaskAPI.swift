@@ -4,6 +4,8 @@ import CarawayProtocol
 /// `/api/v1/tasks…`: registered names, enqueue, state and result.
 struct TaskAPI {
     let context: APIContext
+    /// Ten years: longer delays are almost certainly mistakes, and far ones overflow timestamps.
+    static let maximumDelay: Double = 315_360_000
     static let enqueueFields: Set<String> = ["task", "args", "kwargs", "queue", "countdown", "eta", "expires", "priority", "task_id"]
 
     func register(on router: Router, guarding admin: @escaping (HTTPRequest, HTTPResponder, () -> Void) -> Void) {
@@ -64,17 +66,22 @@ struct TaskAPI {
         let now = context.clock.now
         var eta: Double?
         if let c = body["countdown"], !c.isNull {
-            guard let seconds = c.doubleValue, seconds >= 0, seconds.isFinite else { throw .badRequest("countdown", "must be a non-negative number of seconds") }
+            guard let seconds = c.doubleValue, seconds >= 0, seconds <= Self.maximumDelay else {
+                throw .badRequest("countdown", "must be a number of seconds between 0 and \(Int(Self.maximumDelay)) (ten years)")
+            }
             eta = now + seconds
         }
         if let e = body["eta"], !e.isNull {
             guard eta == nil else { throw .badRequest("eta", "give countdown or eta, not both") }
             guard let text = e.stringValue else { throw .badRequest("eta", "must be an ISO-8601 time string") }
             do { eta = try Timestamp.parse(text) } catch { throw .badRequest("eta", "\(error)") }
+            guard let e = eta, e <= now + Self.maximumDelay else { throw .badRequest("eta", "must be within ten years from now") }
         }
         var expires: Double?
         if let x = body["expires"], !x.isNull {
-            guard let seconds = x.doubleValue, seconds > 0, seconds.isFinite else { throw .badRequest("expires", "must be a positive number of seconds") }
+            guard let seconds = x.doubleValue, seconds > 0, seconds <= Self.maximumDelay else {
+                throw .badRequest("expires", "must be a number of seconds between 0 and \(Int(Self.maximumDelay)) (ten years)")
+            }
             expires = now + seconds
         }
         var priority = 0

@@ -1,0 +1,12 @@
+extension Schedule {
+    /// Why this schedule can never be stored or fired (its next tick lies beyond year 9999, e.g.
+    /// an interval of 1e300 s), or nil when it is fine. One-offs in the past are fine: they are
+    /// simply done.
+    public func unschedulableReason(now: Double, anchor: Double) -> String? {
+        if case .oneOff(let once) = self {
+            return Timestamp.isRepresentable(once.at) ? nil : "the one-off time lies outside the years 0001-9999"
+        }
+        guard let next = next(after: now, anchor: anchor) else { return nil }
+        return Timestamp.isRepresentable(next) ? nil : "the next tick lies beyond the year 9999; use a shorter interval"
+    }
+}
