@@ -1,6 +1,8 @@
 """Fixtures for the integration and interop tests: real servers and processes only.
 
 - `redis_server`: a private redis-server per test (function scope: starting one takes ~10 ms).
+- `postgres_server`: a private PostgreSQL per test (copied from one initdb per session, ~0.5 s),
+  run as the unprivileged `postgres` OS user; `.url`, `.sql()`, `.stop()`/`.start()` (same port).
 - `caraway_bin`: $CARAWAY_BIN or <repo>/.build/release/caraway.
 - `start_node(redis_url, **flags)`: launches `caraway node`, waits for GET /ready == 200.
 - `celery_app`: a Python Celery app used only as a producer (Caraway's tasks are not defined in
@@ -19,8 +21,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from carawaytest import (REPO, PythonWorker, RedisServer, make_celery_app, start_caraway_node, tail,
-                         wait_ready_200)
+from carawaytest import (REPO, PostgresServer, PythonWorker, RedisServer, make_celery_app,
+                         make_postgres_template, start_caraway_node, tail, wait_migrated, wait_ready_200)
 
 
 def pytest_report_header(config):
@@ -55,6 +57,30 @@ def redis_server(tmp_path, request):
 
 
 @pytest.fixture(scope="session")
+def postgres_template():
+    """One initdb per session (in /tmp, owned by the postgres OS user); tests copy it."""
+    import shutil
+    import tempfile
+    directory = Path(tempfile.mkdtemp(prefix="caraway-pg-template-"))
+    try:
+        yield make_postgres_template(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_server(postgres_template, tmp_path, request):
+    """A private PostgreSQL 15 on a loopback port: `.url`, `.port`, `.sql(query, params)`,
+    `.scalar(...)`, `.stop()` (fast shutdown) and `.start()` (again, on the same port)."""
+    server = PostgresServer(postgres_template, tmp_path / "postgres" / "postgres.log")
+    _attach_log(request, "postgres log", server.log_path)
+    try:
+        yield server.start()
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
 def caraway_bin() -> Path:
     return _binary_path()
 
@@ -65,7 +91,8 @@ def start_node(caraway_bin, tmp_path, request):
     **flags)`.
 
     Flags become CLI options (`queues="a,b"` → `--queues a,b`, `log_format="json"`,
-    `max_tasks_per_child=5`, `http_port=N` to choose the port). Returns a NodeHandle.
+    `max_tasks_per_child=5`, `http_port=N` to choose the port; `database=` takes a URL or a
+    PostgresServer, and then readiness also waits for /health's beat.migrated). Returns a NodeHandle.
     """
     nodes = []
 
@@ -74,11 +101,16 @@ def start_node(caraway_bin, tmp_path, request):
         name = name or f"node{len(nodes) + 1}-{uuid.uuid4().hex[:6]}"
         node_dir = tmp_path / "nodes"
         node_dir.mkdir(exist_ok=True)
+        if isinstance(flags.get("database"), PostgresServer):
+            flags["database"] = flags["database"].url
         node = start_caraway_node(caraway_bin, redis_url, node_dir, name, **flags)
         nodes.append(node)
         _attach_log(request, f"caraway node {name} log", node.log_path)
         if wait_ready:
             wait_ready_200(node, ready_timeout)
+            if flags.get("database"):
+                # /ready is about Redis and children; the store is usable once the schema is migrated.
+                wait_migrated(node, ready_timeout)
         return node
 
     yield start

@@ -55,3 +55,21 @@ struct ScheduleTests {
         #expect(schedule.latestTicks(first: 500, in: 0, 499, limit: 5, anchor: 0) == [])
     }
 }
+
+@Suite struct ScheduleLimitsTests {
+    @Test func unschedulableSchedulesSayWhy() throws {
+        let tiny = try Schedule(json: ["kind": "interval", "every": 0.001])
+        #expect(tiny.unschedulableReason(now: 0, anchor: 0)?.contains("at least") == true)
+        let huge = try Schedule(json: ["kind": "interval", "every": 1e300])
+        #expect(huge.unschedulableReason(now: 0, anchor: 0)?.contains("9999") == true)
+        let fine = try Schedule(json: ["kind": "interval", "every": 60])
+        #expect(fine.unschedulableReason(now: 0, anchor: 0) == nil)
+    }
+
+    @Test func timestampsClampInsteadOfTrapping() {
+        #expect(Timestamp.format(.infinity).hasPrefix("9999-12-31"))
+        #expect(Timestamp.format(-.infinity).hasPrefix("0001-01-01"))
+        #expect(Timestamp.format(.nan).hasPrefix("1970-01-01"))
+        #expect(!Timestamp.isRepresentable(1e300) && Timestamp.isRepresentable(0))
+    }
+}
