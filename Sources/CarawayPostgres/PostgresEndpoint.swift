@@ -1,3 +1,4 @@
+import CarawayLoop
 import CPQ
 #if canImport(Glibc)
 import Glibc
@@ -209,22 +210,9 @@ public struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// A numeric address for `host`: kept if numeric, `localhost` → 127.0.0.1, else the first
     /// IPv4 address `getaddrinfo` gives (blocking: see ``parse(_:)``).
     private static func resolve(_ host: String, url: String) throws(ParseError) -> String {
-        if host == "localhost" { return "127.0.0.1" }
-        var probe = in_addr()
-        if inet_pton(AF_INET, host, &probe) == 1 { return host }
-        var probe6 = in6_addr()
-        if inet_pton(AF_INET6, host, &probe6) == 1 { return host }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else {
+        guard let address = HostAddress.numeric(host) else {
             throw .invalid(url, reason: "cannot resolve the host '\(host)' (a typo, or no DNS from here?)")
         }
-        defer { freeaddrinfo(result) }
-        var address = first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return address
     }
 }

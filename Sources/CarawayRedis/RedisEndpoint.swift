@@ -1,3 +1,4 @@
+import CarawayLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,24 +83,8 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func resolve(_ host: String, url: String) throws(ParseError) -> String {
-        if host == "localhost" { return "127.0.0.1" }
-        var probe = in_addr()
-        if inet_pton(AF_INET, host, &probe) == 1 { return host }
-        var probe6 = in6_addr()
-        if inet_pton(AF_INET6, host, &probe6) == 1 { return host }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else {
-            throw .invalid(url, reason: "cannot resolve host '\(host)'")
-        }
-        defer { freeaddrinfo(result) }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let addr = first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-        var a = addr
-        inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-        return String(cString: buffer)
+        guard let address = HostAddress.numeric(host) else { throw .invalid(url, reason: "cannot resolve host '\(host)'") }
+        return address
     }
 }
 
