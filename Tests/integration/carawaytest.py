@@ -57,6 +57,19 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
+def polled_result(result, timeout: float):
+    """Returns a ready AsyncResult's value by polling the stored record.
+
+    Celery's Redis result consumer can miss a result that is stored between its GET and its
+    SUBSCRIBE (celery/celery#4039, open); chains hit that window often because the final task
+    finishes about when `.get()` subscribes. Polling reads the same record without the race.
+    """
+    wait_until(result.ready, timeout, f"result of {result.id}")
+    if result.failed():
+        raise AssertionError(f"task {result.id} failed: {result.result!r}")
+    return result.result
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now (the kernel's pick for port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

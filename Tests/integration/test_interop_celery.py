@@ -17,7 +17,7 @@ import pytest
 from celery import group
 from celery.result import AsyncResult
 
-from carawaytest import delayed_count, inflight_total, queue_length, wait_until
+from carawaytest import delayed_count, inflight_total, polled_result, queue_length, wait_until
 
 # A caraway.script target: appends one line per run to the file named in its parameters and
 # returns the time it ran, so a test can count runs and check when the first one happened.
@@ -64,9 +64,9 @@ def test_chain_add_then_mul_passes_the_result_on(node, celery_app):
     # add(2, 2) = 4, then mul(4, 4) = 16: the chain travels reversed in embed.chain (spec §1.4).
     workflow = celery_app.signature("caraway.add", args=(2, 2)) | celery_app.signature("caraway.mul", args=(4,))
     result = workflow.apply_async()
-    assert result.get(timeout=10) == 16
+    assert polled_result(result, 10) == 16
     assert result.parent is not None
-    assert result.parent.get(timeout=10) == 4
+    assert polled_result(result.parent, 10) == 4
 
 
 def test_group_of_ten_adds_returns_results_in_order(node, celery_app):

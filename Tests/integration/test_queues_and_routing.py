@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from carawaytest import queue_length, wait_until
+from carawaytest import polled_result, queue_length, wait_until
 
 
 def test_a_node_consumes_several_queues_fairly(redis_server, start_node, celery_app):
@@ -65,4 +65,4 @@ def test_chain_steps_without_a_queue_follow_the_node_routes(redis_server, start_
     start_node(redis_server.url, concurrency=1, queues="celery,math", routes=json.dumps({"caraway.mul": "math"}))
     client = redis_server.client
     chain = celery_app.signature("caraway.add", args=(2, 2)) | celery_app.signature("caraway.mul", args=(4,))
-    assert chain.apply_async().get(timeout=15) == 16
+    assert polled_result(chain.apply_async(), 15) == 16
