@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers point down only (docs/architecture.md):
 // C shims → CarawayLoop → CarawayRedis / CarawayHTTP → CarawayProtocol (pure)
-// → CarawayBroker → CarawayWorker → Caraway (node library) → CarawayCLI (`caraway`).
+// → CarawayBroker → CarawayWorker / CarawayBeat / CarawayControl → Caraway (node library) → CarawayCLI (`caraway`).
 let package = Package(
     name: "Caraway",
     platforms: [.macOS(.v13)],
@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -48,8 +49,12 @@ let package = Package(
             "CarawayLoop", "CarawayRedis", "CarawayProtocol", "CarawayBroker", "CarawayStore",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "CarawayControl", dependencies: [
+            "CarawayLoop", "CarawayRedis", "CarawayProtocol", "CarawayBroker", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Caraway", dependencies: [
             "CarawayLoop", "CarawayRedis", "CarawayHTTP", "CarawayProtocol", "CarawayBroker", "CarawayWorker", "CarawayBeat",
+            "CarawayControl",
             "CarawayPostgres", "CarawayStore",
             "CCaraway", .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,7 +65,13 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),  // a script-style tool: top-level state, one thread
 
         .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),
-        .testTarget(name: "CarawayProtocolTests", dependencies: ["CarawayProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CarawayProtocolTests", dependencies: [
+            "CarawayProtocol", .product(name: "PropertyBased", package: "swift-property-based"),
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CarawayControlTests", dependencies: [
+            "CarawayControl", "CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CarawayLoopTests", dependencies: ["CarawayLoop"]),
         .testTarget(name: "CarawayRedisTests", dependencies: ["CarawayRedis", "CarawayLoop", "CarawayTestSupport"]),
         .testTarget(name: "CarawayPostgresTests", dependencies: [
