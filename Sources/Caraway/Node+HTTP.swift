@@ -1,3 +1,5 @@
+import CarawayBroker
+import CarawayControl
 import CarawayHTTP
 import CarawayProtocol
 import CarawayWorker
@@ -32,6 +34,22 @@ extension Node {
             body["concurrency"] = JSON(configuration.concurrency)
             responder.respond(.json(status: ready ? 200 : 503, bytes: JSON.object(body).serialized()))
         }
+        let admin = makeAdminGuard(token: configuration.adminToken)
+        router.get("/inspect/{what}") { [unowned self] request, responder in
+            admin(request, responder) {
+                let name = request.pathParameters["what"] ?? ""
+                guard let what = InspectTarget(rawValue: name) else {
+                    responder.respond(APIError(status: 404, message: "unknown inspect target '\(name)'; one of \(InspectTarget.allCases.map(\.rawValue).joined(separator: ", "))", field: "what"))
+                    return
+                }
+                responder.respond(json: .object([self.configuration.name: self.inspectReply(what)]))
+            }
+        }
+        router.get("/metrics") { [unowned self] _, responder in metricsResponse(responder) }
+        OpsAPI(inspector: inspector, queues: queueAdmin, broker: broker, controlKeys: controlKeys, ownQueues: configuration.queues,
+               resultExpires: configuration.resultExpires,
+               revoke: { [unowned self] ids, terminate, signal, done in self.revokeAndBroadcast(ids, terminate: terminate, signal: signal, done) })
+            .register(on: router, guarding: admin)
         if let beat {
             let context = APIContext(store: beat.store, redis: connection, keys: broker.keys, registry: registry,
                                      routes: configuration.routes, nodeName: configuration.name,
@@ -44,6 +62,15 @@ extension Node {
 }
 
 extension Node {
+    /// Revokes durably, then broadcasts Celery's revoke so every node (this one included, and any
+    /// Python worker on the same Redis) drops the ids and, with `terminate`, stops a running one.
+    func revokeAndBroadcast(_ ids: [String], terminate: Bool, signal: String, _ done: @escaping (Result<Int, BrokerError>) -> Void) {
+        revocations.revoke(ids, resultTTLSeconds: configuration.resultExpires) { [unowned self] result in
+            guard case .success = result else { done(result); return }
+            Revocations.broadcast(on: connection, keys: controlKeys, taskIDs: ids, terminate: terminate, signal: signal) { _ in done(result) }
+        }
+    }
+
     /// docs/openapi.yaml, embedded at build time (no Foundation, no file to ship beside the binary).
     static let openAPIDocument: [UInt8] = PackageResources.openapi_yaml
 }

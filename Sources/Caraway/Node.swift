@@ -1,4 +1,5 @@
 import CarawayBroker
+import CarawayControl
 import CarawayHTTP
 import CarawayLoop
 import CarawayPostgres
@@ -36,6 +37,19 @@ public final class Node {
     let lag: LoopLagMonitor
     var http: HTTPServer?
     let beat: NodeBeat?
+    // Control plane: remote control, events, inspect snapshots, revocations, metrics.
+    let clock = LamportClock()
+    let controlKeys: ControlKeys
+    let subscriber: RedisSubscriber
+    let pidbox: Pidbox
+    let events: EventDispatcher
+    let snapshots: SnapshotPublisher
+    let revocations: Revocations
+    let inspector: ClusterInspector
+    let queueAdmin: QueueAdmin
+    let metrics = NodeMetrics()
+    private var online = false
+    public static let version = "0.4.0"
     private var signals: [SignalWatcher] = []
     private var stopping = false
 
@@ -79,6 +93,15 @@ public final class Node {
         beat = configuration.database.map {
             NodeBeat(loop: loop, configuration: configuration, database: $0, redis: connection, keys: keys, logger: logger)
         }
+        controlKeys = ControlKeys(keys: keys, database: configuration.redis.database)
+        subscriber = RedisSubscriber(loop: loop, endpoint: configuration.redis, name: "control", logger: logger)
+        pidbox = Pidbox(connection: connection, keys: controlKeys, nodeName: configuration.name, clock: clock, logger: logger)
+        events = EventDispatcher(loop: loop, connection: connection, keys: controlKeys, hostname: configuration.name, clock: clock,
+                                 version: Node.version, taskEvents: configuration.taskEvents, logger: logger)
+        snapshots = SnapshotPublisher(loop: loop, connection: connection, keys: controlKeys, nodeID: nodeID, logger: logger)
+        revocations = Revocations(loop: loop, broker: broker, keys: controlKeys, logger: logger)
+        inspector = ClusterInspector(connection: connection, keys: controlKeys)
+        queueAdmin = QueueAdmin(connection: connection, keys: keys)
         wire()
     }
 
@@ -90,6 +113,11 @@ public final class Node {
         connection.onReady = { [unowned self] in self.heartbeater.beatNow() }
         heartbeater.onRegistered = { [unowned self] in
             self.logger.info("node.registered", metadata: ["node.id": "\(self.nodeID)"])
+            if !self.online {
+                self.online = true
+                self.events.start()
+            }
+            self.snapshots.publish()
             self.consumer.reconcile()
             self.consumer.wake()
         }
@@ -97,7 +125,14 @@ public final class Node {
             self.logger.warning("node.presumed_dead_by_peers", metadata: ["node.id": "\(self.nodeID)", "active": "\(self.consumer.active.count)"])
         }
         recoverer.isEnabled = { [unowned self] in self.heartbeater.isRegistered }
-        if let history = beat?.history { consumer.onExecutionEvent = { history.record($0) } }
+        consumer.onExecutionEvent = { [unowned self] in self.executionEvent($0) }
+        consumer.isRevoked = { [unowned self] in self.revocations.contains($0) }
+        events.workerState = { [unowned self] in
+            EventDispatcher.WorkerState(active: self.consumer.active.count, processed: self.consumer.stats.totals.values.reduce(0, +))
+        }
+        pidbox.handler = { [unowned self] request, reply in self.handleControl(request, reply: reply) }
+        pidbox.attach(to: subscriber)
+        snapshots.snapshot = { [unowned self] in self.snapshotJSON() }
         recoverer.onRecovered = { [unowned self] in self.consumer.requeueRecovered($0) }
     }
 
@@ -109,7 +144,9 @@ public final class Node {
             signals.append(try SignalWatcher(loop: loop, signal: sig) { [unowned self] number in self.received(signal: number) })
         }
         if let host = configuration.httpHost {
-            http = try HTTPServer(loop: loop, host: host, port: configuration.httpPort, logger: logger, handler: routes().handle)
+            var limits = HTTPServer.Limits()
+            limits.requestTimeout = .milliseconds(Int64(configuration.httpRequestTimeout * 1000))
+            http = try HTTPServer(loop: loop, host: host, port: configuration.httpPort, limits: limits, logger: logger, handler: routes().handle)
         }
         logger.info("node.starting", metadata: ["node.name": "\(configuration.name)", "node.id": "\(nodeID)",
                                                 "redis": "\(configuration.redis)", "concurrency": "\(configuration.concurrency)",
@@ -118,6 +155,9 @@ public final class Node {
         pool.start()
         beat?.start(beat: configuration.beat)
         connection.connect()
+        subscriber.connect()
+        revocations.start()
+        snapshots.start()
         waiter.connect()
         heartbeater.start()
         recoverer.start()
@@ -158,6 +198,13 @@ public final class Node {
     }
 
     private func releaseRedis(clean: Bool) {
+        if online { events.stop() }
+        revocations.stop()
+        subscriber.close()
+        snapshots.stop { [unowned self] in self.releaseLease(clean: clean) }
+    }
+
+    private func releaseLease(clean: Bool) {
         heartbeater.stop()
         recoverer.stop()
         forwarder.stop()

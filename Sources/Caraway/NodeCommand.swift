@@ -36,6 +36,8 @@ struct NodeCommand: ParsableCommand {
     @Flag(help: "Do not record executions in Postgres (env CARAWAY_NO_HISTORY=1).") var noHistory = false
     @Option(help: "Days of execution history the leader keeps (env CARAWAY_HISTORY_RETENTION_DAYS; default 7; 0 = forever).") var historyRetentionDays: Double?
     @Option(help: "Bearer token for mutating API routes (env CARAWAY_ADMIN_TOKEN).") var adminToken: String?
+    @Flag(help: "Send Celery task events from the start, like `celery worker -E` (env CARAWAY_TASK_EVENTS=1); Flower's enable_events also turns them on.") var taskEvents = false
+    @Option(help: "Seconds an HTTP client has to send one whole request (env CARAWAY_HTTP_REQUEST_TIMEOUT; default 10).") var httpRequestTimeout: Double?
     @Option(help: "Routes for chain steps and callbacks that name no queue: JSON {\"glob\": \"queue\"} (env CARAWAY_ROUTES).") var routes: String?
 
     func validate() throws {
@@ -47,6 +49,7 @@ struct NodeCommand: ParsableCommand {
         if let s = leaseSeconds, s < 1 { throw ValidationError("--lease-seconds must be at least 1") }
         if let n = maxDeliveries, n < 1 { throw ValidationError("--max-deliveries must be at least 1") }
         if let t = beatLockTtl, t < 1 { throw ValidationError("--beat-lock-ttl must be at least 1 second") }
+        if let t = httpRequestTimeout, !(t > 0 && t <= 3600) { throw ValidationError("--http-request-timeout must be between 0 and 3600 seconds, got \(t)") }
         if let d = historyRetentionDays, d < 0 { throw ValidationError("--history-retention-days must not be negative") }
     }
 
@@ -123,6 +126,8 @@ struct NodeCommand: ParsableCommand {
         configuration.history = !(noHistory || env("NO_HISTORY") == "1")
         configuration.historyRetentionDays = historyRetentionDays ?? env("HISTORY_RETENTION_DAYS").flatMap(Double.init) ?? 7
         configuration.adminToken = token
+        configuration.taskEvents = taskEvents || env("TASK_EVENTS") == "1"
+        configuration.httpRequestTimeout = httpRequestTimeout ?? env("HTTP_REQUEST_TIMEOUT").flatMap(Double.init) ?? 10
         return configuration
     }
 

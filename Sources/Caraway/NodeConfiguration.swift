@@ -36,6 +36,11 @@ public struct NodeConfiguration: Sendable {
     public var historyRetentionDays: Double = 7
     /// Bearer token for mutating API routes; required to bind HTTP beyond loopback.
     public var adminToken: String?
+    /// Send Celery task events from the start (`celery worker -E`); Flower's `enable_events`
+    /// broadcast turns them on too.
+    public var taskEvents: Bool = false
+    /// Seconds an HTTP client has to send one whole request.
+    public var httpRequestTimeout: Double = 10
 
     public init(redis: RedisEndpoint, name: String, concurrency: Int, queues: [String] = ["celery"],
                 maxTasksPerChild: Int? = nil, maxMemoryPerChildKiB: Int? = nil, httpHost: String? = "127.0.0.1",

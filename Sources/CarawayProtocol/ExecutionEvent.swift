@@ -19,10 +19,14 @@ public struct ExecutionEvent: Sendable {
     /// Set for executions fired by a schedule (message headers `caraway_schedule_id`, `caraway_tick`).
     public var scheduleID: Int64?
     public var tick: Double?
+    /// The workflow ids Celery's task-received event carries (Flower links tasks by them).
+    public var rootID: String?
+    public var parentID: String?
 
     public init(taskID: String, task: String, state: String, at: Double, node: String, queue: String? = nil,
                 childPID: Int? = nil, retries: Int = 0, args: [JSON]? = nil, kwargs: JSONObject? = nil,
-                runtime: Double? = nil, result: JSON? = nil, error: String? = nil, scheduleID: Int64? = nil, tick: Double? = nil) {
+                runtime: Double? = nil, result: JSON? = nil, error: String? = nil, scheduleID: Int64? = nil, tick: Double? = nil,
+                rootID: String? = nil, parentID: String? = nil) {
         self.taskID = taskID
         self.task = task
         self.state = state
@@ -38,6 +42,8 @@ public struct ExecutionEvent: Sendable {
         self.error = error
         self.scheduleID = scheduleID
         self.tick = tick
+        self.rootID = rootID
+        self.parentID = parentID
     }
 
     /// Terminal states end an execution (`finished_at`).

@@ -10,6 +10,7 @@ extension Consumer {
                             args: withArguments ? message.args : nil, kwargs: withArguments ? message.kwargs : nil,
                             runtime: runtime, result: result, error: error,
                             scheduleID: message.headers["caraway_schedule_id"]?.intValue.map(Int64.init),
-                            tick: message.headers["caraway_tick"]?.doubleValue))
+                            tick: message.headers["caraway_tick"]?.doubleValue,
+                            rootID: withArguments ? message.rootID : nil, parentID: withArguments ? message.parentID : nil))
     }
 }

@@ -89,7 +89,9 @@ extension Consumer {
         let message = delivery.message
         let now = clock.now
         stats.totals[message.task, default: 0] += 1
-        if delivery.timedOut {
+        if let terminated = delivery.terminatedBy {
+            settleTerminated(delivery, signal: terminated, now: now)
+        } else if delivery.timedOut {
             fail(delivery, error: TaskError(type: "TimeLimitExceeded", message: "TimeLimitExceeded(\(message.timeLimit.hard ?? delivery.options.hardTimeLimit ?? configuration.hardTimeLimit ?? 0))",
                                             module: "billiard.exceptions"),
                  traceback: nil, runtime: now - delivery.startedAt, now: now)

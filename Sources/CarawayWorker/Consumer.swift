@@ -46,6 +46,8 @@ public final class Consumer {
     public var onDelayed: (() -> Void)?
     /// Execution history sink: every state transition of every task this node handles.
     public var onExecutionEvent: ((ExecutionEvent) -> Void)?
+    /// The node's view of the durable revocation set (checked again right before a task runs).
+    public var isRevoked: (String) -> Bool = { _ in false }
 
     public init(loop: EventLoop, broker: Broker, pool: ChildPool, waiter: QueueWaiter, registry: TaskRegistry,
                 configuration: ConsumerConfiguration, clock: any WallClock = SystemClock(), logger: Logger) {
@@ -68,10 +70,18 @@ public final class Consumer {
         }
     }
 
-    /// Tasks running now (for inspect).
-    public var active: [(id: String, name: String, args: [JSON], kwargs: JSONObject, startedAt: Double, pid: Int32, queue: String)] {
-        deliveries.values.map { ($0.message.id, $0.message.task, $0.message.args, $0.message.kwargs, $0.startedAt, $0.child.pid, $0.reservation.queue) }
+    /// Tasks running now (for inspect), oldest first.
+    public var active: [TaskRequestInfo] {
+        deliveries.values.sorted { $0.startedAt < $1.startedAt }.map {
+            TaskRequestInfo(id: $0.message.id, name: $0.message.task, args: $0.message.args, kwargs: $0.message.kwargs,
+                            hostname: configuration.nodeName, timeStart: $0.startedAt, workerPID: Int($0.child.pid),
+                            queue: $0.reservation.queue, priority: $0.message.priority, redelivered: $0.message.redelivered)
+        }
     }
+
+    /// Reserve requests in flight: a reserved message is dispatched the moment its reply arrives,
+    /// so a node never holds messages it is not running (prefetch 1 per child, exactly).
+    public var reservingCount: Int { reserving.count }
 
     /// Messages held: running plus reserved-in-flight.
     public var heldCount: Int { deliveries.count + reserving.count }
@@ -160,6 +170,11 @@ public final class Consumer {
         guard let entry = registry.entry(message.task) else {
             deadLetter(reservation, reason: "unknown task '\(message.task)'", message: message,
                        failure: TaskError(type: "NotRegistered", message: "'\(message.task)'", module: "celery.exceptions"))
+            return
+        }
+        if reservation.revoked || isRevoked(message.id) {
+            settleRevoked(reservation, message: message, now: now)
+            fill()
             return
         }
         if let expires = message.expires, expires < now {

@@ -14,6 +14,9 @@ final class Delivery {
     var hardTimer: LoopTimer?
     /// Set when the hard time limit killed the child.
     var timedOut = false
+    /// The signal a revoke with terminate sent to the child.
+    var terminatedBy: Int32?
+    var killTimer: LoopTimer?
 
     init(reservation: Reservation, message: CeleryMessage, options: TaskOptions, child: PoolChild, startedAt: Double) {
         self.reservation = reservation
@@ -26,8 +29,10 @@ final class Delivery {
     func cancelTimers() {
         softTimer?.close()
         hardTimer?.close()
+        killTimer?.close()
         softTimer = nil
         hardTimer = nil
+        killTimer = nil
     }
 }
 
@@ -40,6 +45,7 @@ public struct ConsumerStats: Sendable {
     public var deadLettered = 0
     public var deferred = 0
     public var expired = 0
+    public var revoked = 0
     /// Settles that found the delivery already recovered elsewhere: possible duplicate runs (I2).
     public var possibleDuplicates = 0
     public var totals: [String: Int] = [:]

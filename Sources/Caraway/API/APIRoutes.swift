@@ -4,17 +4,7 @@ import CarawayProtocol
 /// Registers the REST API on `router`. Mutating routes need `Authorization: Bearer <admin token>`
 /// when the node has one (`--admin-token`); reads are open on the (loopback by default) listener.
 func registerAPI(on router: Router, context: APIContext, openAPI: [UInt8]) {
-    let admin: (HTTPRequest, HTTPResponder, () -> Void) -> Void = { request, responder, body in
-        guard let token = context.adminToken else { body(); return }
-        let presented = request.header("Authorization") ?? ""
-        guard presented.hasPrefix("Bearer "), constantTimeEquals(String(presented.dropFirst(7)), token) else {
-            var response = APIError(status: 401, message: "this route needs Authorization: Bearer <admin token>").response
-            response.headers.append(("WWW-Authenticate", "Bearer"))
-            responder.respond(response)
-            return
-        }
-        body()
-    }
+    let admin = makeAdminGuard(token: context.adminToken)
     ScheduleAPI(context: context).register(on: router, guarding: admin)
     TaskAPI(context: context).register(on: router, guarding: admin)
     ExecutionAPI(context: context).register(on: router)

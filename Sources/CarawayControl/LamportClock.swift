@@ -1,0 +1,18 @@
+/// Celery's logical clock: every event and control reply carries it; receivers move past it.
+public final class LamportClock {
+    public private(set) var value = 0
+
+    public init() {}
+
+    /// Advances for a local event and returns the new value.
+    @discardableResult
+    public func tick() -> Int {
+        value += 1
+        return value
+    }
+
+    /// Moves past a clock seen on a received message (max(local, seen) + 1).
+    public func witness(_ seen: Int) {
+        value = max(value, seen) + 1
+    }
+}

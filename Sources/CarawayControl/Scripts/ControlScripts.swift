@@ -1,0 +1,4 @@
+import CarawayRedis
+
+/// The control plane's Lua scripts, one per atomic operation (house rule from asynq/River).
+enum ControlScripts {}
