@@ -20,13 +20,14 @@ public final class Broker {
     private var inflightKey: String { keys.inflight(node: nodeID) }
 
     /// Atomically moves one message from the first non-empty key of `queueKeys` into this node's
-    /// in-flight hash. Completes with nil when all are empty.
+    /// in-flight hash. Completes with nil when all are empty. The reservation's `revoked` says
+    /// whether its task id was revoked (the caller settles it as REVOKED without running it).
     public func reserve(from queueKeys: [String], _ completion: @escaping (Result<Reservation?, BrokerError>) -> Void) {
         nextReservation &+= 1
         let field = String(nextReservation)
         let keys = self.keys
         connection.evaluate(BrokerScripts.reserve,
-                            keys: [Array(inflightKey.utf8), Array(keys.nodes.utf8)] + queueKeys.map { Array($0.utf8) },
+                            keys: [Array(inflightKey.utf8), Array(keys.nodes.utf8), Array(keys.revoked.utf8)] + queueKeys.map { Array($0.utf8) },
                             arguments: [Array(nodeID.utf8), Array(field.utf8)]) { result in
             switch result {
             case .failure(let error):
@@ -34,13 +35,14 @@ public final class Broker {
             case .success(.null):
                 completion(.success(nil))
             case .success(let value):
-                guard let parts = value.array, parts.count == 2, let index = parts[0].int,
-                      index >= 1, Int(index) <= queueKeys.count, let envelope = parts[1].bytes else {
+                guard let parts = value.array, parts.count == 3, let index = parts[0].int,
+                      index >= 1, Int(index) <= queueKeys.count, let envelope = parts[1].bytes, let revoked = parts[2].int else {
                     completion(.failure(.unexpectedReply(operation: "reserve", reply: "\(value)")))
                     return
                 }
                 let source = queueKeys[Int(index) - 1]
-                completion(.success(Reservation(field: field, sourceKey: source, queue: keys.queueName(fromKey: source), envelope: envelope)))
+                completion(.success(Reservation(field: field, sourceKey: source, queue: keys.queueName(fromKey: source),
+                                                envelope: envelope, revoked: revoked == 1)))
             }
         }
     }

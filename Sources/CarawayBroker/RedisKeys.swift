@@ -65,6 +65,9 @@ public struct RedisKeys: Sendable {
     public var delayed: String { prefix + "caraway:delayed" }
     /// Hash of delayed messages: tag → "<destination list key>\n<envelope>".
     public var delayedMessages: String { prefix + "caraway:delayed:messages" }
+    /// Sorted set of revoked task ids: id → expiry (Redis time, ms). Entries at or past their
+    /// expiry are dead and pruned by the next revoke.
+    public var revoked: String { prefix + "caraway:revoked" }
     /// Dead-letter list of JSON records (newest first).
     public var deadLetter: String { prefix + "caraway:dead" }
     /// Celery's result key for a task (also its pub/sub channel).

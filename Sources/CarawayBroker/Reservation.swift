@@ -8,12 +8,16 @@ public struct Reservation: Sendable {
     public let queue: String
     /// The raw kombu envelope as it was on the list.
     public let envelope: [UInt8]
+    /// The task id was in `caraway:revoked` (unexpired) when reserved: settle it as REVOKED
+    /// without running it. Always false for entries read back from an in-flight hash.
+    public let revoked: Bool
 
-    public init(field: String, sourceKey: String, queue: String, envelope: [UInt8]) {
+    public init(field: String, sourceKey: String, queue: String, envelope: [UInt8], revoked: Bool = false) {
         self.field = field
         self.sourceKey = sourceKey
         self.queue = queue
         self.envelope = envelope
+        self.revoked = revoked
     }
 
     /// Parses an in-flight hash value, `"<source key>\n<envelope>"`.

@@ -38,6 +38,7 @@ struct RedisKeysTests {
         #expect(keys.inflight(node: "n1") == "pfx:caraway:inflight:n1")
         #expect(keys.inflightPrefix == "pfx:caraway:inflight:")
         #expect(keys.nodes == "pfx:caraway:nodes")
+        #expect(keys.revoked == "pfx:caraway:revoked")
         #expect(keys.nodeInfo(node: "n1") == "pfx:caraway:node:n1")
         #expect(keys.delayed == "pfx:caraway:delayed")
         #expect(keys.delayedMessages == "pfx:caraway:delayed:messages")

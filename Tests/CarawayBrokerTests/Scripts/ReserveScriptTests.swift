@@ -5,7 +5,7 @@ import Testing
 struct ReserveScriptTests {
     /// What `reserve` completed with, in a comparable form.
     enum Reply: Equatable, Sendable {
-        case reserved(field: String, sourceKey: String, queue: String, envelope: String)
+        case reserved(field: String, sourceKey: String, queue: String, envelope: String, revoked: Bool = false)
         case empty
         case leaseLost(node: String)
         case failed(String)
@@ -13,7 +13,8 @@ struct ReserveScriptTests {
         init(_ result: Result<Reservation?, BrokerError>) {
             switch result {
             case .success(let r?):
-                self = .reserved(field: r.field, sourceKey: r.sourceKey, queue: r.queue, envelope: String(decoding: r.envelope, as: UTF8.self))
+                self = .reserved(field: r.field, sourceKey: r.sourceKey, queue: r.queue, envelope: String(decoding: r.envelope, as: UTF8.self),
+                                 revoked: r.revoked)
             case .success(nil): self = .empty
             case .failure(.leaseLost(let node)): self = .leaseLost(node: node)
             case .failure(let error): self = .failed("\(error)")

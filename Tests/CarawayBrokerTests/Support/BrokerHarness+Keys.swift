@@ -45,6 +45,15 @@ extension BrokerHarness {
 
     func getDelayedMessages() throws -> [String: String] { try getHash(keys.delayedMessages) }
 
+    // MARK: Revocations
+
+    func seedRevoked(_ expiries: [String: Int64]) throws {
+        guard !expiries.isEmpty else { return }
+        try redis(["ZADD", keys.revoked] + expiries.flatMap { [String(anchor + $0.value), $0.key] })
+    }
+
+    func getRevoked() throws -> [String: Int64] { try getZSet(keys.revoked) }
+
     // MARK: Result keys
 
     func seedResult(taskID: String, _ result: BrokerState.StoredResult) throws {
@@ -75,6 +84,7 @@ extension BrokerHarness {
         for (node, entries) in state.inflight { try seedInflight(node: node, entries) }
         try seedNodes(state.nodes)
         try seedDelayed(due: state.delayed, messages: state.delayedMessages)
+        try seedRevoked(state.revoked)
         for (id, result) in state.results { try seedResult(taskID: id, result) }
         try seedDeadLetter(state.deadLetter)
         precondition(state.other.isEmpty, "seed only known key families")
@@ -90,6 +100,7 @@ extension BrokerHarness {
             case (keys.nodes, "zset"): state.nodes = try getNodes()
             case (keys.delayed, "zset"): state.delayed = try getDelayed()
             case (keys.delayedMessages, "hash"): state.delayedMessages = try getDelayedMessages()
+            case (keys.revoked, "zset"): state.revoked = try getRevoked()
             case (keys.deadLetter, "list"): state.deadLetter = try getDeadLetter()
             case (_, "hash") where key.hasPrefix(keys.inflightPrefix):
                 let node = String(key.dropFirst(keys.inflightPrefix.count))

@@ -20,6 +20,8 @@ struct BrokerState: Equatable, Sendable {
     var delayed: [String: Int64] = [:]
     /// Delayed tag → `"<destination key>\n<envelope>"` (`caraway:delayed:messages`).
     var delayedMessages: [String: String] = [:]
+    /// Revoked task id → expiry, relative to the anchor (`caraway:revoked`).
+    var revoked: [String: Int64] = [:]
     /// Task id → stored result record and its TTL.
     var results: [String: StoredResult] = [:]
     /// The dead-letter list, head first.
