@@ -70,7 +70,9 @@ extension CeleryMessage {
     ///   - eta: when to run again, epoch seconds; `nil` clears the `eta` (run at once).
     ///   - deliveryTag: a fresh UUID string.
     public func retryEnvelope(eta: Double?, deliveryTag: String) -> [UInt8] {
-        var envelope = republishedEnvelope(deliveryTag: deliveryTag, retries: retries + 1, eta: eta,
+        // Saturating: a hostile `retries: 9223372036854775807` must not trap the node.
+        let (next, overflow) = retries.addingReportingOverflow(1)
+        var envelope = republishedEnvelope(deliveryTag: deliveryTag, retries: overflow ? retries : next, eta: eta,
                                            redelivered: false, extraHeaders: eta == nil ? ["eta": .null] : [:])
         if var headers = envelope["headers"]?.objectValue {
             headers.removeValue(forKey: CeleryMessage.deliveriesHeader)

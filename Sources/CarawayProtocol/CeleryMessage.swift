@@ -33,7 +33,8 @@ public struct CeleryMessage: Sendable {
     /// Expiry time, epoch seconds (`headers.expires`).
     public var expires: Double?
     /// `headers.timelimit`, which is `[hard, soft]` on the wire (the protocol doc says
-    /// otherwise, and is wrong: spec §1.3).
+    /// otherwise, and is wrong: spec §1.3). Limits above ``maximumTimeLimit`` (Python's
+    /// `float('inf')` arrives as `Infinity`) read as ``maximumTimeLimit``.
     public var timeLimit: (hard: Double?, soft: Double?)
     /// Workflow root (`headers.root_id`).
     public var rootID: String?
@@ -70,6 +71,11 @@ public struct CeleryMessage: Sendable {
 
     /// The name of the caraway delivery-count header.
     public static let deliveriesHeader = "caraway_deliveries"
+
+    /// The largest time limit a message keeps, in seconds (about 31 years): anything longer
+    /// means "no practical limit", and a finite bound lets a node arm a timer in `UInt64`
+    /// milliseconds without trapping on `Infinity` or `1e300`.
+    public static let maximumTimeLimit: Double = 1e9
 }
 
 extension CeleryMessage {
@@ -176,7 +182,7 @@ extension CeleryMessage {
     private static func limitValue(_ value: JSON) throws(ProtocolError) -> Double? {
         switch value {
         case .null: return nil
-        case .number(let number): return number.double
+        case .number(let number): return number.double.map { min($0, maximumTimeLimit) }  // NaN stays NaN
         default: throw .wrongType(field: "headers.timelimit", expected: "[hard, soft] of numbers or null")
         }
     }

@@ -209,12 +209,12 @@ public final class Consumer {
                                    retries: message.retries, queue: reservation.queue, rootID: message.rootID,
                                    parentID: message.parentID, deliveries: message.deliveries + 1, softTimeLimit: soft)
         if let soft, soft > 0 {
-            delivery.softTimer = LoopTimer.once(loop: loop, after: UInt64(soft * 1000)) { [weak child] in
+            delivery.softTimer = LoopTimer.once(loop: loop, after: UInt64(min(soft, CeleryMessage.maximumTimeLimit) * 1000)) { [weak child] in
                 _ = child?.process.kill(10) // SIGUSR1: the child raises its soft-limit flag
             }
         }
         if let hard, hard > 0 {
-            delivery.hardTimer = LoopTimer.once(loop: loop, after: UInt64(hard * 1000)) { [weak self, weak delivery] in
+            delivery.hardTimer = LoopTimer.once(loop: loop, after: UInt64(min(hard, CeleryMessage.maximumTimeLimit) * 1000)) { [weak self, weak delivery] in
                 guard let self, let delivery else { return }
                 delivery.timedOut = true
                 self.logger.warning("task.time_limit_exceeded", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "child.pid": "\(delivery.child.pid)"])
