@@ -131,13 +131,13 @@ public final class EventDispatcher {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
-    /// Python's `time.timezone // 3600`: hours west of UTC, floor-divided.
-    static let utcoffset: Int = {
+    /// Celery 5.7's `time.timezone / 3600`: hours west of UTC, as a float.
+    static let utcoffset: Double = {
         var now = time(nil)
         var local = tm()
         localtime_r(&now, &local)
         let seconds = -Int(local.tm_gmtoff)  // seconds west of UTC, as Python's time.timezone
-        return seconds >= 0 ? seconds / 3600 : -((-seconds + 3599) / 3600)
+        return Double(seconds) / 3600
     }()
 
     static func loadAverage() -> [Double] {

@@ -7,12 +7,15 @@ public final class LamportClock {
     /// Advances for a local event and returns the new value.
     @discardableResult
     public func tick() -> Int {
-        value += 1
+        value = Self.successor(value)
         return value
     }
 
     /// Moves past a clock seen on a received message (max(local, seen) + 1).
     public func witness(_ seen: Int) {
-        value = max(value, seen) + 1
+        value = Self.successor(max(value, seen))
     }
+
+    /// Saturates: a clock arrives from the network, and Int.max must not trap the node.
+    static func successor(_ n: Int) -> Int { n == Int.max ? n : n + 1 }
 }

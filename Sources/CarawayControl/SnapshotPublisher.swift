@@ -22,6 +22,7 @@ public final class SnapshotPublisher {
     public var snapshot: () -> JSON = { .null }
     private var timer: LoopTimer?
     private var writing = false
+    private var stopped = false
     public private(set) var written = 0
 
     public init(loop: EventLoop, connection: RedisConnection, keys: ControlKeys, nodeID: String,
@@ -35,6 +36,7 @@ public final class SnapshotPublisher {
     }
 
     public func start() {
+        stopped = false
         let timer = LoopTimer(loop: loop)
         timer.start(after: 0, repeat: intervalMilliseconds) { [weak self] in self?.publish() }
         timer.setKeepsLoopAlive(false)
@@ -44,7 +46,7 @@ public final class SnapshotPublisher {
     /// Writes a snapshot now (also after state changes an operator is waiting to see).
     public func publish() {
         // One write in flight at most: a slow Redis gets the newest state, not a backlog.
-        guard connection.isReady, !writing else { return }
+        guard connection.isReady, !writing, !stopped else { return }
         writing = true
         let body = snapshot().serialized()
         connection.evaluate(ControlScripts.snapshotWrite,
@@ -63,6 +65,7 @@ public final class SnapshotPublisher {
 
     /// Stops publishing and removes the snapshot (a clean stop is not a missing node).
     public func stop(_ done: @escaping () -> Void) {
+        stopped = true
         timer?.close()
         timer = nil
         guard connection.isReady else { done(); return }

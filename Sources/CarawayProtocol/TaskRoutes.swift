@@ -42,22 +42,6 @@ public struct TaskRoutes: Sendable, Equatable {
 
     /// The queue for `task`, or nil when no rule matches (the caller's default applies).
     public func queue(for task: String) -> String? {
-        rules.first { Self.matches(Array($0.pattern.utf8)[...], Array(task.utf8)[...]) }?.queue
-    }
-
-    static func matches(_ pattern: ArraySlice<UInt8>, _ name: ArraySlice<UInt8>) -> Bool {
-        guard let first = pattern.first else { return name.isEmpty }
-        if first == UInt8(ascii: "*") {
-            let rest = pattern.dropFirst()
-            if rest.isEmpty { return true }
-            var tail = name
-            while true {
-                if matches(rest, tail) { return true }
-                guard !tail.isEmpty else { return false }
-                tail = tail.dropFirst()
-            }
-        }
-        guard let head = name.first, head == first else { return false }
-        return matches(pattern.dropFirst(), name.dropFirst())
+        rules.first { Glob.matches($0.pattern, task) }?.queue
     }
 }

@@ -9,8 +9,9 @@ public struct CeleryEvent: Sendable {
     public var type: String { fields["type"]?.stringValue ?? "" }
 
     /// - Parameters:
-    ///   - utcoffset: hours, sign-inverted, as Python's `time.timezone // 3600` (0 in UTC).
-    public init(type: String, hostname: String, timestamp: Double, pid: Int, clock: Int, utcoffset: Int = 0,
+    ///   - utcoffset: hours west of UTC as Celery 5.7 computes it, `time.timezone / 3600` (a float:
+    ///     0.0 in UTC, -5.5 at UTC+5:30).
+    public init(type: String, hostname: String, timestamp: Double, pid: Int, clock: Int, utcoffset: Double = 0,
                 extra: JSONObject = [:]) {
         var fields = JSONObject()
         fields.reserveCapacity(8 + extra.count)

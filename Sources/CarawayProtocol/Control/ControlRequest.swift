@@ -42,7 +42,9 @@ public struct ControlRequest: Sendable, Equatable {
         request.arguments = try object.optionalObject("arguments", path: "arguments") ?? JSONObject()
         switch object["destination"] {
         case nil, .null?: break
-        case .array(let names)?: request.destination = names.compactMap(\.stringValue)
+        // Python compares names by equality, so a non-string entry matches no node: keep it as
+        // text that cannot be a node name rather than dropping it (an empty list means "all").
+        case .array(let names)?: request.destination = names.map { $0.stringValue ?? "\u{0}" + $0.serializedString() }
         case .string(let name)?: request.destination = [name]
         default: throw .wrongType(field: "destination", expected: "a list of node names or null")
         }
@@ -76,9 +78,10 @@ public struct ControlRequest: Sendable, Equatable {
     /// Whether a node called `nodeName` should handle this request (spec §5.3).
     public func isAddressed(to nodeName: String) -> Bool {
         if let destination, !destination.isEmpty { return destination.contains(nodeName) }
-        if let pattern, !pattern.isEmpty {
-            switch matcher ?? "glob" {
-            case "glob": return TaskRoutes.matches(Array(pattern.utf8)[...], Array(nodeName.utf8)[...])
+        // kombu applies a pattern only together with a matcher (spec §5.3).
+        if let pattern, !pattern.isEmpty, let matcher {
+            switch matcher {
+            case "glob": return Glob.matches(pattern, nodeName)
             default: return pattern == nodeName  // pcre: only literal names are understood
             }
         }
