@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "CarawayProtocolTests", dependencies: [
             "CarawayProtocol", .product(name: "PropertyBased", package: "swift-property-based"),
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CarawayTests", dependencies: ["Caraway", "CarawayProtocol"]),
         .testTarget(name: "CarawayControlTests", dependencies: [
             "CarawayControl", "CarawayBroker", "CarawayRedis", "CarawayLoop", "CarawayProtocol", "CarawayTestSupport",
             .product(name: "Logging", package: "swift-log"),
