@@ -63,15 +63,15 @@ struct InspectCommand: ParsableCommand {
             let status = node["status"]?.stringValue ?? "?"
             switch status {
             case "ok": lines.append("-> \(name): OK")
-            case "stale": lines.append("-> \(name): STALE (snapshot \(String(format1: node["age_s"]?.doubleValue ?? 0)) s old)")
-            default: lines.append("-> \(name): MISSING (registered, but no snapshot)")
+            case "stale": lines.append("-> \(name): STALE (\(String(format1: node["age_s"]?.doubleValue ?? 0)) s old)")
+            default: lines.append("-> \(name): MISSING")
             }
             guard status != "missing", let reply = node["reply"] else { continue }
             lines.append(contentsOf: render(reply))
         }
         if target == .scheduled, let delayed = document["delayed"] {
             let total = delayed["total"]?.intValue ?? 0
-            lines.append("-> delayed set in Redis (ETA / countdown / retries): \(total) message\(total == 1 ? "" : "s")")
+            lines.append("Delayed set in Redis (ETA / countdown / retries): \(total) message\(total == 1 ? "" : "s")")
             for entry in delayed["entries"]?.arrayValue ?? [] {
                 let request = entry["request"]
                 lines.append("    * \(entry["eta"]?.stringValue ?? "?") \(request?["name"]?.stringValue ?? "?")[\(request?["id"]?.stringValue ?? "?")] queue=\(entry["queue"]?.stringValue ?? "?")")
