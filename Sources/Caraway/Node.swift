@@ -70,6 +70,7 @@ public final class Node {
         environment.append(ChildMain.environmentFlag + "=1")
         environment.append("CARAWAY_LOG_FORMAT=\(configuration.logFormat.rawValue)")
         environment.append("CARAWAY_LOG_LEVEL=\(configuration.logLevel.rawValue)")
+        environment.append("CARAWAY_NODE_NAME=\(configuration.name)")
         if let scripts = configuration.scriptsDirectory { environment.append("\(ScriptRunner.directoryVariable)=\(scripts)") }
         pool = ChildPool(loop: loop, configuration: .init(size: configuration.concurrency, maxTasksPerChild: configuration.maxTasksPerChild,
                                                           maxMemoryKiB: configuration.maxMemoryPerChildKiB,
@@ -85,6 +86,7 @@ public final class Node {
                                                                  shutdownGraceSeconds: configuration.shutdownGraceSeconds,
                                                                  routes: configuration.routes),
                             logger: logger)
+        consumer.configuration.plantedAckBeforeResult = configuration.plantedBug == "ack-before-result"
         heartbeater = Heartbeater(loop: loop, broker: broker, leaseMilliseconds: Int(configuration.leaseSeconds * 1000), logger: logger)
         recoverer = Recoverer(loop: loop, broker: broker, logger: logger)
         forwarder = Forwarder(loop: loop, broker: broker, logger: logger)
@@ -147,6 +149,9 @@ public final class Node {
             var limits = HTTPServer.Limits()
             limits.requestTimeout = .milliseconds(Int64(configuration.httpRequestTimeout * 1000))
             http = try HTTPServer(loop: loop, host: host, port: configuration.httpPort, limits: limits, logger: logger, handler: routes().handle)
+        }
+        if let bug = configuration.plantedBug {
+            logger.critical("node.PLANTED_BUG_ENABLED", metadata: ["bug": "\(bug)", "note": "chaos self-test only: this node is wrong on purpose"])
         }
         logger.info("node.starting", metadata: ["node.name": "\(configuration.name)", "node.id": "\(nodeID)",
                                                 "redis": "\(configuration.redis)", "concurrency": "\(configuration.concurrency)",

@@ -37,6 +37,7 @@ final class NodeBeat {
                           ttlMilliseconds: UInt64(configuration.beatLockTTL * 1000), logger: logger)
         var beatConfiguration = BeatScheduler.Configuration(nodeName: configuration.name, routes: configuration.routes)
         beatConfiguration.historyRetentionDays = configuration.historyRetentionDays
+        beatConfiguration.plantedUnfencedFire = configuration.plantedBug == "unfenced-fire"
         scheduler = BeatScheduler(loop: loop, store: beatStore, redis: redis, keys: keys, elector: elector,
                                   configuration: beatConfiguration, clock: { SystemClock().now }, logger: logger)
         history = configuration.history ? HistoryWriter(loop: loop, store: store, logger: logger) : nil

@@ -127,6 +127,12 @@ struct NodeCommand: ParsableCommand {
         configuration.historyRetentionDays = historyRetentionDays ?? env("HISTORY_RETENTION_DAYS").flatMap(Double.init) ?? 7
         configuration.adminToken = token
         configuration.taskEvents = taskEvents || env("TASK_EVENTS") == "1"
+        if let bug = env("PLANTED_BUG"), !bug.isEmpty {
+            guard ["ack-before-result", "unfenced-fire"].contains(bug) else {
+                throw ValidationError("CARAWAY_PLANTED_BUG must be ack-before-result or unfenced-fire (chaos self-test only), got '\(bug)'")
+            }
+            configuration.plantedBug = bug
+        }
         configuration.httpRequestTimeout = httpRequestTimeout ?? env("HTTP_REQUEST_TIMEOUT").flatMap(Double.init) ?? 10
         return configuration
     }

@@ -41,6 +41,9 @@ public struct NodeConfiguration: Sendable {
     public var taskEvents: Bool = false
     /// Seconds an HTTP client has to send one whole request.
     public var httpRequestTimeout: Double = 10
+    /// A deliberately wrong behaviour, from `CARAWAY_PLANTED_BUG`, that exists only so the chaos
+    /// harness can prove it catches real bugs: `ack-before-result` or `unfenced-fire`.
+    public var plantedBug: String?
 
     public init(redis: RedisEndpoint, name: String, concurrency: Int, queues: [String] = ["celery"],
                 maxTasksPerChild: Int? = nil, maxMemoryPerChildKiB: Int? = nil, httpHost: String? = "127.0.0.1",

@@ -54,6 +54,16 @@ extension BeatScheduler {
     /// The one statement that records the fire; only recorded ticks are enqueued.
     private func commit(_ record: ScheduleRecord, ticks: [Double], expected: Double, next: Double?, epoch: Int64, oneOff: Bool) {
         let ids = ticks.map { Self.taskID(scheduleID: record.id, tick: $0) }
+        if configuration.plantedUnfencedFire {
+            // Planted bug: no fire record, no epoch check, a fresh id per fire (as a second celery beat would).
+            noteFired(record.id, next: next, lastTick: ticks.last!, lastTaskID: ids.last!, disabled: oneOff)
+            for (tick, id) in zip(ticks, ids) {
+                enqueue(RecordedFire(scheduleID: record.id, tick: tick, taskID: id + "-" + makeUUID()), name: record.name,
+                        task: record.task, args: record.args, kwargs: record.kwargs, queue: record.queue)
+            }
+            rearm()
+            return
+        }
         markBusy(record.id)
         let params = FireParams(scheduleID: record.id, epoch: epoch, node: configuration.nodeName, ticks: ticks, taskIDs: ids,
                                 expectedNextRunAt: expected, newNextRunAt: next, disableAfter: oneOff)

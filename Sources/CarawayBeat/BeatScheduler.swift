@@ -28,6 +28,9 @@ public final class BeatScheduler {
         public var reloadIntervalMilliseconds: UInt64 = 5_000
         /// The leader prunes execution history older than this (0 keeps everything).
         public var historyRetentionDays: Double = 7
+        /// PLANTED BUG, for the chaos harness's self-test only (`CARAWAY_PLANTED_BUG=unfenced-fire`):
+        /// fires without the fenced fire record and keeps firing after the lock's trust window.
+        public var plantedUnfencedFire = false
         public init(nodeName: String, routes: TaskRoutes = TaskRoutes()) {
             self.nodeName = nodeName
             self.routes = routes
@@ -89,7 +92,7 @@ public final class BeatScheduler {
         self.logger = logger
     }
 
-    public var isFiring: Bool { term != nil && fenced && elector.isLeader }
+    public var isFiring: Bool { term != nil && fenced && (elector.isLeader || configuration.plantedUnfencedFire) }
 
     public func start() {
         elector.onElected = { [weak self] term in self?.elected(term) }

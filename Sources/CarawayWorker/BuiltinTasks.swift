@@ -83,6 +83,20 @@ extension TaskRegistry {
             }
             return .number(JSONNumber(context.retries))
         }
+        // The chaos harness's workload: appends one line per execution (recorded at start, so a run
+        // cut short by a kill still counts) to the file named by CARAWAY_CHAOS_LOG, then sleeps.
+        register("caraway.chaos_record") { context, args, kwargs in
+            let a = TaskArguments(task: context.name, args: args, kwargs: kwargs)
+            try a.expect(parameters: ["tag", "sleep_ms"])
+            let tag = a.optional(0, "tag")?.stringValue ?? ""
+            let sleepMilliseconds = a.optional(1, "sleep_ms")?.intValue ?? 0
+            guard (0...60_000).contains(sleepMilliseconds) else {
+                throw TaskError.badValue("caraway.chaos_record() argument 'sleep_ms' must be 0-60000")
+            }
+            try ChaosLog.append(id: context.id, tag: tag, deliveries: context.deliveries)
+            if sleepMilliseconds > 0 { usleep(UInt32(sleepMilliseconds) * 1000) }
+            return .string(tag)
+        }
         register("caraway.pid") { _, _, _ in
             .number(JSONNumber(Int(getpid())))
         }

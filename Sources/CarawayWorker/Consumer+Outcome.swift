@@ -150,6 +150,13 @@ extension Consumer {
         let write = ignore ? nil : record.map {
             ResultWrite(key: broker.keys.result(taskID: $0.taskID), value: $0.encoded(), ttlSeconds: configuration.resultExpires)
         }
+        if ackedEarly.remove(reservation.field) != nil {
+            // Planted bug: the message already left in-flight; only the outcome remains to write.
+            ownedFields.remove(reservation.field)
+            if let record { store(record) }
+            if !followUps.isEmpty { broker.enqueue(followUps) { _ in } }
+            return
+        }
         pendingOperations += 1
         durably { [broker] done in broker.settle(reservation, result: write, followUps: followUps, done) } then: { [weak self] ours in
             guard let self else { return }
@@ -166,6 +173,12 @@ extension Consumer {
 
     /// Puts a reserved message back at the head of its queue.
     func requeue(_ reservation: Reservation, envelope: [UInt8]) {
+        if ackedEarly.remove(reservation.field) != nil {
+            // Planted bug: acked already, so a lost child's task is simply gone.
+            ownedFields.remove(reservation.field)
+            logger.warning("planted_bug.task_dropped", metadata: ["field": "\(reservation.field)"])
+            return
+        }
         pendingOperations += 1
         durably { [broker] done in broker.requeue(reservation, envelope: envelope, done) } then: { [weak self] _ in
             guard let self else { return }

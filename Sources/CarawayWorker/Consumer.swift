@@ -24,13 +24,15 @@ public final class Consumer {
     let registry: TaskRegistry
     let clock: any WallClock
     let logger: Logger
-    public let configuration: ConsumerConfiguration
+    public var configuration: ConsumerConfiguration
 
     // Loop-confined state.
     var deliveries: [ObjectIdentifier: Delivery] = [:]
     var reserving: Set<ObjectIdentifier> = []
     /// In-flight fields this node knows it holds (running, settling, requeueing).
     var ownedFields: Set<String> = []
+    /// Fields already acked when their task started (only under the planted bug).
+    var ackedEarly: Set<String> = []
     var queueOrder: [String]
     var keyOrder: [String] = []
     var queuesEmpty = false
@@ -224,6 +226,11 @@ public final class Consumer {
         logger.info("task.started", metadata: ["task.id": "\(message.id)", "task.name": "\(message.task)", "child.pid": "\(child.pid)"])
         emit("RECEIVED", message, queue: reservation.queue, withArguments: true)
         emit("STARTED", message, queue: reservation.queue, pid: child.pid)
+        if configuration.plantedAckBeforeResult {
+            // The planted bug: ack now, store later. A crash in between loses the task.
+            ackedEarly.insert(reservation.field)
+            broker.settle(reservation, result: nil) { _ in }
+        }
         pool.run(request.encoded(), on: child)
     }
 }

@@ -19,6 +19,9 @@ public struct ConsumerConfiguration: Sendable {
     public var shutdownGraceSeconds: Double
     /// Routes for follow-up messages (chain steps, callbacks) whose signature names no queue.
     public var routes: TaskRoutes
+    /// PLANTED BUG, for the chaos harness's self-test only (`CARAWAY_PLANTED_BUG=ack-before-result`):
+    /// removes a message from in-flight when its task starts instead of when its result is stored.
+    public var plantedAckBeforeResult = false
 
     public init(queues: [String] = ["celery"], nodeName: String, maxMessageBytes: Int = 8 << 20, maxDeliveries: Int = 5,
                 softTimeLimit: Double? = nil, hardTimeLimit: Double? = nil, resultExpires: Int = 86_400,
