@@ -72,10 +72,11 @@ public final class Node {
         environment.append("CARAWAY_LOG_LEVEL=\(configuration.logLevel.rawValue)")
         environment.append("CARAWAY_NODE_NAME=\(configuration.name)")
         if let scripts = configuration.scriptsDirectory { environment.append("\(ScriptRunner.directoryVariable)=\(scripts)") }
-        pool = ChildPool(loop: loop, configuration: .init(size: configuration.concurrency, maxTasksPerChild: configuration.maxTasksPerChild,
+        var poolConfiguration = ChildPool.Configuration(size: configuration.concurrency, maxTasksPerChild: configuration.maxTasksPerChild,
                                                           maxMemoryKiB: configuration.maxMemoryPerChildKiB,
-                                                          executable: Self.executablePath(), environment: environment),
-                         logger: logger)
+                                                          executable: Self.childExecutable(), environment: environment)
+        poolConfiguration.displayName = Self.executablePath()
+        pool = ChildPool(loop: loop, configuration: poolConfiguration, logger: logger)
         consumer = Consumer(loop: loop, broker: broker, pool: pool, waiter: waiter, registry: registry,
                             configuration: ConsumerConfiguration(queues: configuration.queues, nodeName: configuration.name,
                                                                  maxMessageBytes: configuration.maxMessageBytes,
@@ -232,6 +233,12 @@ public final class Node {
                 finish()
             }
         }
+    }
+
+    /// Children run `/proc/self/exe`: the very binary the node started from, even after an
+    /// upgrade replaced the file on disk (a rolling upgrade must not mix versions inside a node).
+    static func childExecutable() -> String {
+        access("/proc/self/exe", X_OK) == 0 ? "/proc/self/exe" : executablePath()
     }
 
     static func executablePath() -> String {

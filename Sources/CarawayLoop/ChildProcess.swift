@@ -16,13 +16,14 @@ public final class ChildProcess: HandleBox {
     public private(set) var hasExited = false
 
     /// Spawns `executable` with `arguments` (argv[1...]) and `environment` ("KEY=VALUE"; nil inherits).
-    public init(loop: EventLoop, executable: String, arguments: [String], environment: [String]?,
+    /// `argv0` is what `ps` shows (default: `executable`).
+    public init(loop: EventLoop, executable: String, argv0: String? = nil, arguments: [String], environment: [String]?,
                 onExit: @escaping (_ status: Int64, _ signal: Int32) -> Void) throws(LoopError) {
         channel = try PipeStream(loop: loop)
         super.init(size: MemoryLayout<uv_process_t>.size, loop: loop)
         self.onExit = onExit
 
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([argv0 ?? executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
         defer {
             argv.forEach { free($0) }

@@ -23,6 +23,8 @@ public final class ChildPool {
         public var maxMemoryKiB: Int?
         public var executable: String
         public var environment: [String]
+        /// argv[0] for the children (what `ps` shows); nil = `executable`.
+        public var displayName: String?
 
         public init(size: Int, maxTasksPerChild: Int? = nil, maxMemoryKiB: Int? = nil, executable: String, environment: [String]) {
             self.size = size
@@ -105,7 +107,7 @@ public final class ChildPool {
         guard !stopping else { return }
         do {
             var box: PoolChild?
-            let process = try ChildProcess(loop: loop, executable: configuration.executable, arguments: [],
+            let process = try ChildProcess(loop: loop, executable: configuration.executable, argv0: configuration.displayName, arguments: [],
                                            environment: configuration.environment) { [weak self] status, signal in
                 if let self, let child = box { self.exited(child, status: status, signal: signal) }
                 box = nil
