@@ -46,6 +46,9 @@ extension Node {
             }
         }
         router.get("/metrics") { [unowned self] _, responder in metricsResponse(responder) }
+        router.get("/api/v1/openapi.yaml") { _, responder in
+            responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: Self.openAPIDocument))
+        }
         OpsAPI(inspector: inspector, queues: queueAdmin, broker: broker, controlKeys: controlKeys, ownQueues: configuration.queues,
                resultExpires: configuration.resultExpires,
                revoke: { [unowned self] ids, terminate, signal, done in self.revokeAndBroadcast(ids, terminate: terminate, signal: signal, done) })

@@ -8,7 +8,4 @@ func registerAPI(on router: Router, context: APIContext, openAPI: [UInt8]) {
     ScheduleAPI(context: context).register(on: router, guarding: admin)
     TaskAPI(context: context).register(on: router, guarding: admin)
     ExecutionAPI(context: context).register(on: router)
-    router.get("/api/v1/openapi.yaml") { _, responder in
-        responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: openAPI))
-    }
 }
