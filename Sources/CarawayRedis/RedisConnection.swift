@@ -68,7 +68,7 @@ public final class RedisConnection {
         context = ac
         // The context holds a strong reference until the disconnect callback releases it.
         ac.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        redisLibuvAttach(ac, loop.raw)
+        carawayLibuvAttach(ac, loop.raw)
         redisAsyncSetConnectCallback(ac) { ac, status in
             guard let ac, let data = ac.pointee.data else { return }
             let conn = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()

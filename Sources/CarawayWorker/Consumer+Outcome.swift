@@ -168,6 +168,8 @@ extension Consumer {
             for extra in extraResults { self.store(extra) }
             self.pendingOperations -= 1
             self.checkDrained()
+            // A child freed while Redis was away got no reserve then: it needs one now.
+            self.fill()
         }
     }
 

@@ -134,6 +134,9 @@ public final class Consumer {
             case .failure(let error):
                 self.logger.debug("broker.reserve_failed", metadata: ["error": "\(error)"])
                 self.checkDrained()
+                // Found by the chaos harness: nothing else wakes an idle child whose reserve failed
+                // while the connection still looked ready, so try again shortly.
+                LoopTimer.once(loop: self.loop, after: 250) { [weak self] in self?.fill() }
             }
         }
     }
