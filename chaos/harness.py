@@ -23,6 +23,7 @@ docs/reliability.md describes the faults, the rules and a recorded long run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import heapq
 import json
 import os
@@ -246,10 +247,18 @@ class Chaos:
                              f"`swift build -c release --product caraway` (chaos/run does) or set CARAWAY_BIN")
         self.data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix=f"caraway-chaos-{self.seed}-"))
         self.data.mkdir(parents=True, exist_ok=True)
+        # Run a private copy: a rebuild of .build/release/caraway during a long run must not put a
+        # different version into the nodes the harness restarts.
+        (self.data / "bin").mkdir(exist_ok=True)
+        copy = self.data / "bin" / "caraway"
+        shutil.copy2(self.binary, copy)
+        self.binary_source = self.binary
+        self.binary_sha256 = hashlib.sha256(copy.read_bytes()).hexdigest()
+        self.binary = copy
         self.chaos_log_path = self.data / "executions.jsonl"
         self.chaos_log_path.unlink(missing_ok=True)
         self.chaos_log = ChaosLog(self.chaos_log_path)
-        log(f"chaos: data in {self.data}")
+        log(f"chaos: data in {self.data}; binary {self.binary_source} (sha256 {self.binary_sha256[:12]})")
         self.redis = ChaosRedis(self.data / "redis")
         self.redis.start()
         self.template_dir = Path(tempfile.mkdtemp(prefix="caraway-chaos-pgtemplate-"))
@@ -902,7 +911,8 @@ def main(argv=None) -> int:
             "seed": seed, "replay": replay_command(args, seed),
             "config": {"scenario": args.scenario, "nodes": args.nodes, "concurrency": args.concurrency, "rate": args.rate,
                        "duration": duration, "faults_planned": len(plan), "kinds": args.kind_list, "lease_s": args.lease,
-                       "beat_lock_ttl_s": args.ttl, "planted_bug": args.planted_bug, "binary": str(chaos.binary),
+                       "beat_lock_ttl_s": args.ttl, "planted_bug": args.planted_bug, "binary": str(chaos.binary_source),
+                       "binary_sha256": chaos.binary_sha256,
                        "tick_every_s": TICK_EVERY, "schedule_id": chaos.schedule_id, "strict": args.strict},
             "started": datetime.fromtimestamp(started, timezone.utc).isoformat(),
             "wall_seconds": round(time.time() - started, 1),
