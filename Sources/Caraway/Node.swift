@@ -113,7 +113,15 @@ public final class Node {
         consumer.onDelayed = { [unowned self] in self.forwarder.poke() }
         // After a reconnect, renew first: if peers presumed us dead meanwhile, the renew says so
         // (lease lost) instead of a blind re-register hiding it.
-        connection.onReady = { [unowned self] in self.heartbeater.beatNow() }
+        connection.onReady = { [unowned self] in self.heartbeater.resync() }
+        // A reconnect that kept the lease: a reserve whose reply was lost left a stray entry in
+        // our in-flight hash, and a wake-up may have come while we could not reserve (chaos bugs
+        // 4 and 5). The HGETALL goes out after every reserve already sent on this connection.
+        heartbeater.onResynced = { [unowned self] in
+            self.logger.info("node.resynced", metadata: ["node.id": "\(self.nodeID)"])
+            self.consumer.reconcile()
+            self.consumer.wake()
+        }
         heartbeater.onRegistered = { [unowned self] in
             self.logger.info("node.registered", metadata: ["node.id": "\(self.nodeID)"])
             if !self.online {

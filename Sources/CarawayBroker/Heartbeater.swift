@@ -6,6 +6,11 @@ import Logging
 /// If a renew finds the node gone (it was presumed dead — paused, partitioned — and a recoverer
 /// requeued its work), it re-registers and reports `onLeaseLost`, so the node knows that what it
 /// is running now may also run elsewhere (a counted duplicate, I2).
+///
+/// After a reconnect the owner calls ``resync()``: the first successful beat on the new connection
+/// reports ``onResynced`` (or ``onRegistered`` if the lease was lost), so the owner can catch up on
+/// what the dropped connection hid — a reserve whose reply was lost, a wake-up that came while the
+/// connection was down (chaos bugs 4 and 5, docs/reliability.md).
 public final class Heartbeater {
     private let loop: EventLoop
     private let broker: Broker
@@ -17,6 +22,9 @@ public final class Heartbeater {
     public private(set) var lastBeat: Int64?
     public var onRegistered: (() -> Void)?
     public var onLeaseLost: (() -> Void)?
+    /// The first successful renew after ``resync()``, when the lease was kept.
+    public var onResynced: (() -> Void)?
+    private var resyncPending = false
 
     public init(loop: EventLoop, broker: Broker, leaseMilliseconds: Int, logger: Logger) {
         self.loop = loop
@@ -35,6 +43,14 @@ public final class Heartbeater {
     /// Beats at once: renews when registered (reporting a lost lease), registers otherwise.
     public func beatNow() { beat() }
 
+    /// Beats at once after a reconnect and reports the outcome through ``onResynced`` or
+    /// ``onRegistered``. Replies on a connection come back in order, so anything the owner sends
+    /// from those callbacks runs after every command sent before them on the new connection.
+    public func resync() {
+        resyncPending = true
+        beat()
+    }
+
     public func stop() {
         timer?.close()
         timer = nil
@@ -48,7 +64,11 @@ public final class Heartbeater {
                 self.lastBeat = now
                 if !self.registered {
                     self.registered = true
+                    self.resyncPending = false
                     self.onRegistered?()
+                } else if self.resyncPending {
+                    self.resyncPending = false
+                    self.onResynced?()
                 }
             case .failure(.leaseLost):
                 self.logger.warning("node.lease_lost", metadata: ["node.id": "\(self.broker.nodeID)"])

@@ -22,6 +22,11 @@ public final class RedisConnection {
     let logger: Logger
     /// Default command timeout in milliseconds (0 = none).
     public var commandTimeout: UInt64
+    /// How long a connect attempt may take before it is abandoned and retried (0 = no limit).
+    /// A second line of defence: a connect that neither completes nor fails (a black-holed SYN,
+    /// a proxy that accepts and never answers, or a lost poll error as in chaos bug 1) would
+    /// otherwise leave the connection `connecting` for good.
+    public var connectTimeout: UInt64 = 3_000
 
     // Loop-confined state.
     public private(set) var state: State = .idle
@@ -29,12 +34,15 @@ public final class RedisConnection {
     var pending = Deque<PendingCommand>()
     private var timeoutTimer: LoopTimer?
     private var backoffTimer: LoopTimer?
+    private var connectTimer: LoopTimer?
     private var backoffMilliseconds: UInt64 = 0
     private var abortReason: RedisError?
     var scriptSHAs: [String: String] = [:]
     /// How many times the connection came back after a loss (for metrics and logs).
     public private(set) var reconnects = 0
     private var everConnected = false
+    /// Connect attempts abandoned after ``connectTimeout``.
+    public private(set) var connectTimeouts = 0
 
     /// Runs after each successful (re)connect.
     public var onReady: (() -> Void)?
@@ -90,9 +98,35 @@ public final class RedisConnection {
             let reason = ac.pointee.errstr.map { String(cString: $0) } ?? ""
             conn.didDisconnect(reason: status == REDIS_OK ? "closed" : (reason.isEmpty ? "connection error" : reason))
         }
+        armConnectTimer(for: ac)
+    }
+
+    private func armConnectTimer(for ac: UnsafeMutablePointer<redisAsyncContext>) {
+        guard connectTimeout > 0 else { return }
+        if connectTimer == nil { connectTimer = LoopTimer(loop: loop) }
+        connectTimer?.start(after: connectTimeout) { [weak self] in
+            guard let self, self.state == .connecting, self.context == ac else { return }
+            self.abandonConnect(ac)
+        }
+        connectTimer?.setKeepsLoopAlive(false)
+    }
+
+    /// Frees a context still connecting. Its data is cleared first, so neither hiredis callback
+    /// runs for it; the reference the context held is released here instead.
+    private func abandonConnect(_ ac: UnsafeMutablePointer<redisAsyncContext>) {
+        let data = ac.pointee.data
+        ac.pointee.data = nil
+        context = nil
+        redisAsyncFree(ac)
+        if let data { Unmanaged<RedisConnection>.fromOpaque(data).release() }
+        connectTimeouts += 1
+        logger.warning("redis.connect_timeout", metadata: ["redis.connection": "\(name)", "redis.endpoint": "\(endpoint)",
+                                                         "timeout_ms": "\(connectTimeout)"])
+        scheduleReconnect(reason: "connect timed out after \(connectTimeout) ms")
     }
 
     private func didConnect() {
+        connectTimer?.stop()
         state = .ready
         backoffMilliseconds = 0
         if everConnected {
@@ -165,11 +199,18 @@ public final class RedisConnection {
     /// Closes for good: pending commands fail, no reconnect.
     public func close() {
         let wasConnected = context != nil
+        if state == .connecting, let ac = context, let data = ac.pointee.data {
+            // hiredis calls no callback when freeing a context that never connected.
+            ac.pointee.data = nil
+            Unmanaged<RedisConnection>.fromOpaque(data).release()
+        }
         state = .closed
         backoffTimer?.close()
         timeoutTimer?.close()
+        connectTimer?.close()
         backoffTimer = nil
         timeoutTimer = nil
+        connectTimer = nil
         if wasConnected, let ac = context {
             context = nil
             redisAsyncFree(ac)

@@ -38,4 +38,40 @@ struct HeartbeaterTests {
         #expect(expiry == heartbeater.lastBeat! + 300)
         #expect(lost == 1)
     }
+
+    @Test func aResyncThatKeepsTheLeaseReportsResyncedOnceAndNotRegistered() throws {
+        let h = try BrokerHarness()
+        let heartbeater = Heartbeater(loop: h.loop, broker: h.broker(node: "me"), leaseMilliseconds: 3000, logger: h.logger)
+        var registrations = 0
+        var resyncs = 0
+        heartbeater.onRegistered = { registrations += 1 }
+        heartbeater.onResynced = { resyncs += 1 }
+        heartbeater.resync()  // the first connect: registering wins over resynced
+        try h.run("registration") { registrations == 1 }
+        #expect(resyncs == 0)
+        heartbeater.resync()  // a reconnect that kept the lease
+        try h.run("resync") { resyncs == 1 }
+        heartbeater.beatNow()  // an ordinary beat reports nothing
+        try h.redis("PING")  // same connection: its reply comes after the beat's
+        #expect(resyncs == 1)
+        #expect(registrations == 1)
+    }
+
+    @Test func aResyncThatFindsTheLeaseLostReportsRegisteredNotResynced() throws {
+        let h = try BrokerHarness()
+        let heartbeater = Heartbeater(loop: h.loop, broker: h.broker(node: "me"), leaseMilliseconds: 3000, logger: h.logger)
+        var registrations = 0
+        var resyncs = 0
+        var lost = 0
+        heartbeater.onRegistered = { registrations += 1 }
+        heartbeater.onResynced = { resyncs += 1 }
+        heartbeater.onLeaseLost = { lost += 1 }
+        heartbeater.beatNow()
+        try h.run("registration") { registrations == 1 }
+        try h.redis("ZREM", h.keys.nodes, "me")
+        heartbeater.resync()
+        try h.run("re-registration") { registrations == 2 }
+        #expect(lost == 1)
+        #expect(resyncs == 0)
+    }
 }

@@ -1,4 +1,5 @@
 import Testing
+import Glibc
 import Logging
 import CarawayLoop
 import CarawayTestSupport
@@ -78,6 +79,46 @@ import CarawayTestSupport
         conn.send(["PING"]) { outcome = $0 }
         if case .failure(.notConnected) = outcome {} else { Issue.record("expected notConnected") }
         conn.close()
+    }
+
+    /// A listener whose accept queue is full drops SYNs: a connect there neither completes nor fails.
+    static func blackHole() throws -> (fd: Int32, port: Int, filler: Int32) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                guard bind(listener, sa, length) == 0, listen(listener, 0) == 0, getsockname(listener, sa, &length) == 0 else {
+                    throw RedisError.notConnected(endpoint: "black hole")
+                }
+            }
+        }
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // fills the queue of one
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) } }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)), filler)
+    }
+
+    @Test(arguments: [UInt64(0), 200])
+    func aConnectThatNeverCompletesIsAbandonedAndRetried(timeout: UInt64) throws {
+        let hole = try Self.blackHole()
+        defer { close(hole.filler); close(hole.fd) }
+        let loop = try EventLoop()
+        let conn = RedisConnection(loop: loop, endpoint: RedisEndpoint(host: "127.0.0.1", port: hole.port), name: "test", logger: Logger(label: "test"))
+        conn.connectTimeout = timeout
+        conn.connect()
+        run(loop, seconds: 1.2) { false }
+        if timeout == 0 {
+            // Without the limit the attempt hangs: this is what the timeout is for.
+            #expect(conn.state == .connecting)
+            #expect(conn.connectTimeouts == 0)
+        } else {
+            #expect(conn.connectTimeouts >= 2)
+            #expect(conn.state != .ready)
+        }
+        conn.close()
+        #expect(conn.state == .closed)
     }
 
     @Test func subscriberReceivesPublishedMessages() throws {

@@ -39,9 +39,6 @@ def run_harness(caraway_bin: Path, tmp_path: Path, *arguments: str, timeout: flo
     return completed.returncode, json.loads(report_path.read_text()), output
 
 
-@pytest.mark.skip(reason="open bug found by this scenario (docs/reliability.md, bug 4): a reserve whose reply is lost "
-                         "on a reconnect that keeps the lease leaves a stray in-flight entry nobody requeues; "
-                         "re-enable once fixed")
 @pytest.mark.timeout(330)
 def test_short_scenario_with_a_fixed_seed_passes(caraway_bin, tmp_path):
     code, report, output = run_harness(caraway_bin, tmp_path, "--scenario", "short", "--seed", "202", timeout=320)
