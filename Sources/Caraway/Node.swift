@@ -110,6 +110,9 @@ public final class Node {
 
     private func wire() {
         consumer.isBrokerReady = { [unowned self] in self.connection.isReady && self.heartbeater.isRegistered }
+        consumer.holdsLease = { [unowned self] in self.heartbeater.holdsLease }
+        // Beat now: a lost lease re-registers, a kept one resyncs; both reconcile the in-flight hash.
+        consumer.onLeaseInDoubt = { [unowned self] in self.heartbeater.resync() }
         consumer.onDelayed = { [unowned self] in self.forwarder.poke() }
         // After a reconnect, renew first: if peers presumed us dead meanwhile, the renew says so
         // (lease lost) instead of a blind re-register hiding it.

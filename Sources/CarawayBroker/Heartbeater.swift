@@ -20,6 +20,10 @@ public final class Heartbeater {
     private var registered = false
     /// Redis time (ms) of the last successful beat.
     public private(set) var lastBeat: Int64?
+    /// Local monotonic time (ns, `EventLoop.hrtime`) until which the lease surely holds: the send
+    /// time of the last successful beat plus the lease. Redis counts the lease from when it ran the
+    /// beat, which is later, so no peer can have presumed this node dead before this instant.
+    public private(set) var leaseHeldUntil: UInt64 = 0
     public var onRegistered: (() -> Void)?
     public var onLeaseLost: (() -> Void)?
     /// The first successful renew after ``resync()``, when the lease was kept.
@@ -56,12 +60,17 @@ public final class Heartbeater {
         timer = nil
     }
 
+    /// Whether the lease surely still holds now (see ``leaseHeldUntil``).
+    public var holdsLease: Bool { registered && EventLoop.hrtime < leaseHeldUntil }
+
     private func beat() {
+        let sent = EventLoop.hrtime
         broker.heartbeat(leaseMilliseconds: leaseMilliseconds, renew: registered) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let now):
                 self.lastBeat = now
+                self.leaseHeldUntil = max(self.leaseHeldUntil, sent + UInt64(self.leaseMilliseconds) * 1_000_000)
                 if !self.registered {
                     self.registered = true
                     self.resyncPending = false
@@ -73,6 +82,7 @@ public final class Heartbeater {
             case .failure(.leaseLost):
                 self.logger.warning("node.lease_lost", metadata: ["node.id": "\(self.broker.nodeID)"])
                 self.registered = false
+                self.leaseHeldUntil = 0
                 self.onLeaseLost?()
                 self.beat()
             case .failure(let error):

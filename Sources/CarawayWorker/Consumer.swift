@@ -44,6 +44,10 @@ public final class Consumer {
     public internal(set) var stats = ConsumerStats()
     /// Whether the broker side is usable (connected and registered); set by the node.
     public var isBrokerReady: () -> Bool = { true }
+    /// Whether this node's lease surely still holds (a reservation is run only then).
+    public var holdsLease: () -> Bool = { true }
+    /// A reservation arrived when the lease was in doubt: the owner beats and reconciles.
+    public var onLeaseInDoubt: (() -> Void)?
     /// Called when this node delayed a message (so the forwarder can look sooner).
     public var onDelayed: (() -> Void)?
     /// Execution history sink: every state transition of every task this node handles.
@@ -118,6 +122,14 @@ public final class Consumer {
             case .success(nil):
                 self.queuesEmpty = true
                 if !self.draining { self.waiter.arm() }
+                self.checkDrained()
+            case .success(let reservation?) where !self.holdsLease():
+                // Found by the chaos harness (bug 6): a reply held up past the lease (a frozen
+                // link) can arrive after peers presumed this node dead and re-ran the message.
+                // Not owned, so the reconcile that follows a successful beat requeues it if it
+                // is still ours, and finds it gone if a peer took it.
+                self.logger.warning("node.reservation_after_lease", metadata: ["field": "\(reservation.field)", "queue.name": "\(reservation.queue)"])
+                self.onLeaseInDoubt?()
                 self.checkDrained()
             case .success(let reservation?):
                 self.ownedFields.insert(reservation.field)

@@ -1,4 +1,5 @@
 import CarawayBroker
+import CarawayLoop
 import Testing
 
 struct HeartbeaterTests {
@@ -73,5 +74,32 @@ struct HeartbeaterTests {
         try h.run("re-registration") { registrations == 2 }
         #expect(lost == 1)
         #expect(resyncs == 0)
+    }
+
+    @Test func theLeaseIsHeldForALeaseFromTheBeatsSendTimeAndNotAfterItIsLost() throws {
+        let h = try BrokerHarness()
+        let heartbeater = Heartbeater(loop: h.loop, broker: h.broker(node: "me"), leaseMilliseconds: 300, logger: h.logger)
+        #expect(!heartbeater.holdsLease)  // not registered yet
+        var registrations = 0
+        heartbeater.onRegistered = { registrations += 1 }
+        let before = EventLoop.hrtime
+        heartbeater.beatNow()
+        try h.run("registration") { registrations == 1 }
+        let after = EventLoop.hrtime
+        #expect(heartbeater.holdsLease)
+        // Counted from the send, so never later than the reply's arrival + lease.
+        #expect(heartbeater.leaseHeldUntil >= before + 300_000_000)
+        #expect(heartbeater.leaseHeldUntil <= after + 300_000_000)
+        try h.run("the lease to lapse without beats", seconds: 2) { EventLoop.hrtime > heartbeater.leaseHeldUntil }
+        #expect(!heartbeater.holdsLease)
+        heartbeater.beatNow()
+        try h.redis("PING")
+        #expect(heartbeater.holdsLease)
+        try h.redis("ZREM", h.keys.nodes, "me")
+        var lost = 0
+        heartbeater.onLeaseLost = { lost += 1; #expect(!heartbeater.holdsLease) }
+        heartbeater.beatNow()
+        try h.run("lease loss and re-registration") { lost == 1 && registrations == 2 }
+        #expect(heartbeater.holdsLease)
     }
 }
