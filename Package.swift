@@ -20,7 +20,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CPQ", providers: [.apt(["libpq-dev"])]),  // headers only: CPQLazy loads libpq
+        .target(name: "CPQLazy", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .target(name: "CCaraway"),
 
@@ -32,7 +33,7 @@ let package = Package(
             "CarawayLoop", "CUV", "CHTTPParser", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CarawayPostgres", dependencies: [
-            "CarawayLoop", "CUV", "CPQ", .product(name: "Logging", package: "swift-log"),
+            "CarawayLoop", "CUV", "CPQ", "CPQLazy", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CarawayProtocol"),
         .target(name: "CarawayBroker", dependencies: [
@@ -61,7 +62,7 @@ let package = Package(
         ], resources: [.embedInCode("Resources/openapi.yaml")]),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
         .executableTarget(name: "CarawayBench", dependencies: [
-            "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),
+            "CCaraway", "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),  // a script-style tool: top-level state, one thread
 
         .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),

@@ -244,7 +244,7 @@ class Chaos:
         args = self.args
         if not self.binary.is_file():
             raise SystemExit(f"chaos: no caraway binary at {self.binary}: run "
-                             f"`swift build -c release --product caraway` (chaos/run does) or set CARAWAY_BIN")
+                             f"`scripts/build-release caraway` (chaos/run does) or set CARAWAY_BIN")
         self.data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix=f"caraway-chaos-{self.seed}-"))
         self.data.mkdir(parents=True, exist_ok=True)
         # Run a private copy: a rebuild of .build/release/caraway during a long run must not put a

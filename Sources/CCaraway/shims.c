@@ -54,3 +54,18 @@ int caraway_spawn_script(const char *path, char *const argv[], char *const envp[
     execve(path, argv, envp);
     _exit(127);
 }
+
+#include <sys/timerfd.h>
+
+int caraway_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+int caraway_timerfd_arm(int fd, long long nanoseconds) {
+    struct itimerspec spec = {0};
+    if (nanoseconds > 0) {
+        spec.it_value.tv_sec = nanoseconds / 1000000000LL;
+        spec.it_value.tv_nsec = nanoseconds % 1000000000LL;
+    }
+    return timerfd_settime(fd, 0, &spec, NULL);
+}

@@ -35,6 +35,7 @@ struct CarawayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caraway",
         abstract: "Caraway: Celery-compatible task nodes in Swift.",
+        version: Node.version,
         subcommands: [NodeCommand.self, CallCommand.self, ScheduleCommand.self, InspectCommand.self, PurgeCommand.self,
                       RevokeCommand.self, EventsCommand.self]
     )

@@ -8,18 +8,22 @@ import Glibc
 #endif
 
 // caraway-bench: load generator and timer for bench/run. It talks to Redis only, like any
-// producer; the node under test runs as its own process.
+// producer, and speaks Celery's wire format, so the same runs time a Caraway node and a Celery
+// worker (bench/harness.py runs both); the workers under test run as their own processes.
 //
 //   caraway-bench noop REDIS_URL COUNT       enqueue COUNT no-op tasks (ignore_result), time the drain
 //   caraway-bench results REDIS_URL COUNT    the same with results stored, then read back
 //   caraway-bench latency REDIS_URL COUNT    COUNT sequential caraway.add round trips
+//   caraway-bench rtt REDIS_URL COUNT        COUNT sequential PINGs (to measure an injected delay)
+//   caraway-bench proxy REDIS_URL MICROS     a TCP proxy to Redis holding each chunk MICROS each way;
+//                                            prints {"port": N} once listening, runs until killed
 // Prints one JSON object on stdout.
 
 func now() -> Double { Double(EventLoop.hrtime) / 1e9 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, let count = Int(arguments[3]), let endpoint = try? RedisEndpoint.parse(arguments[2]) else {
-    fputs("usage: caraway-bench noop|results|latency REDIS_URL COUNT\n", stderr)
+guard arguments.count == 4, let count = Int(arguments[3]), count > 0, let endpoint = try? RedisEndpoint.parse(arguments[2]) else {
+    fputs("usage: caraway-bench noop|results|latency|rtt REDIS_URL COUNT | proxy REDIS_URL MICROSECONDS\n", stderr)
     exit(2)
 }
 let mode = arguments[1]
@@ -68,14 +72,19 @@ func burnDown(task: String, storeResults: Bool) {
         started = now()
         connection.send(["RENAME", "bench:staging", "celery"]) { _ in poll() }
     }
+    // Done when nothing waits and nothing runs: Caraway holds running tasks in its per-node
+    // in-flight hashes, Celery (kombu, acks-late) in the `unacked` hash.
     func poll() {
-        connection.send(["EVAL", "local n = redis.call('LLEN', KEYS[1]) for _, k in ipairs(redis.call('KEYS', 'caraway:inflight:*')) do n = n + redis.call('HLEN', k) end return n", "1", "celery"]) { result in
+        // Nodes come from the registry, not KEYS: a KEYS scan over 20,000 result keys every 5 ms
+        // would load Redis in the results run.
+        connection.send(["EVAL", "local n = redis.call('LLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do n = n + redis.call('HLEN', ARGV[1] .. id) end return n",
+                         "3", "celery", "unacked", keys.nodes, keys.inflightPrefix]) { result in
             if case .success(let value) = result, value.int == 0 {
                 let elapsed = now() - started
                 output["tasks"] = JSON(count)
                 output["seconds"] = JSON(elapsed)
                 output["tasks_per_second"] = JSON(Double(count) / elapsed)
-                if storeResults { readBack(ids: ids) } else { finish() }
+                if storeResults { readBack(ids: ids, started: started) } else { finish() }
             } else {
                 LoopTimer.once(loop: loop, after: 5) { poll() }
             }
@@ -84,23 +93,64 @@ func burnDown(task: String, storeResults: Bool) {
     sendBatch()
 }
 
-func readBack(ids: [String]) {
-    var missing = 0
+/// Reads every result back. A result can trail the drain check by a moment (kombu moves a message
+/// to `unacked` in a step after BRPOP), so missing ones are read again for up to 5 s; the time
+/// until all were readable is reported too.
+func readBack(ids: [String], started: Double) {
+    var missing: [String] = []
     var index = 0
+    var rounds = 0
+    let deadline = now() + 5
     func next() {
-        guard index < ids.count else {
-            output["results_missing"] = JSON(missing)
-            finish()
-            return
-        }
-        let chunk = ids[index..<min(index + 1_000, ids.count)]
+        guard index < ids.count else { recheck(); return }
+        let chunk = Array(ids[index..<min(index + 1_000, ids.count)])
         index += chunk.count
         connection.send(["MGET"] + chunk.map { keys.result(taskID: $0) }) { result in
-            for value in (try? result.get().array) ?? [] where value.isNull { missing += 1 }
+            for (id, value) in zip(chunk, (try? result.get().array) ?? []) where value.isNull { missing.append(id) }
             next()
         }
     }
+    func recheck() {
+        guard !missing.isEmpty, now() < deadline else {
+            output["results_missing"] = JSON(missing.count)
+            output["seconds_until_all_results"] = JSON(now() - started)
+            output["recheck_rounds"] = JSON(rounds)
+            finish()
+            return
+        }
+        rounds += 1
+        LoopTimer.once(loop: loop, after: 20) {
+            let ids = missing
+            missing = []
+            connection.send(["MGET"] + ids.map { keys.result(taskID: $0) }) { result in
+                for (id, value) in zip(ids, (try? result.get().array) ?? []) where value.isNull { missing.append(id) }
+                recheck()
+            }
+        }
+    }
     next()
+}
+
+/// Sequential PINGs: the round trip to Redis (through a proxy when the URL points at one).
+func roundTrips() {
+    var samples: [Double] = []
+    func one() {
+        guard samples.count < count else {
+            samples.sort()
+            func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] * 1000 }
+            output["pings"] = JSON(samples.count)
+            output["p50_ms"] = JSON(pct(0.50))
+            output["p99_ms"] = JSON(pct(0.99))
+            finish()
+            return
+        }
+        let start = now()
+        connection.send(["PING"]) { _ in
+            samples.append(now() - start)
+            one()
+        }
+    }
+    one()
 }
 
 func latency() {
@@ -137,8 +187,19 @@ func latency() {
     one()
 }
 
+if mode == "proxy" {
+    // Here COUNT is the one-way hold in microseconds.
+    let proxy = try LatencyProxy(loop: loop, listenPort: 0, upstreamHost: endpoint.host, upstreamPort: endpoint.port,
+                                 oneWayDelayMicroseconds: count)
+    print("{\"port\": \(proxy.port)}")
+    fflush(stdout)
+    withExtendedLifetime(proxy) { loop.run() }
+    exit(0)
+}
+
 connection.onReady = {
     switch mode {
+    case "rtt": roundTrips()
     case "noop": burnDown(task: "caraway.noop", storeResults: false)
     case "results": burnDown(task: "caraway.noop", storeResults: true)
     case "latency": subscriber.onReady = { latency() }; subscriber.connect()

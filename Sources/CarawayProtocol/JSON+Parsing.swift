@@ -154,8 +154,8 @@ struct JSONParser {
             position += 1
             skipWhitespace()
             let value = try parseValue()
-            // Python keeps the last value of a duplicated key; the setter does the same.
-            object[key] = value
+            // Python keeps the last value of a duplicated key; so does setParsed.
+            object.setParsed(key, value)
             skipWhitespace()
             guard !atEnd else { throw fail("unexpected end of input in object") }
             let byte = bytes[position]

@@ -291,7 +291,7 @@ def start_caraway_node(binary: Path, redis_url: str, directory: Path, name: str,
     """Launches `caraway node` (without waiting for it: see `wait_ready_200`)."""
     if not Path(binary).is_file():
         raise AssertionError(
-            f"caraway binary not found at {binary}: build it with `swift build -c release --product caraway` "
+            f"caraway binary not found at {binary}: build it with `scripts/build-release caraway` "
             f"or point CARAWAY_BIN at it")
     http_port = flags.pop("http_port", None) or free_port()
     argv = [str(binary), "node", "--redis", redis_url, "--name", name, "--concurrency", str(concurrency),

@@ -52,3 +52,8 @@ def test_json_logs_are_one_object_per_line(caraway_bin, redis_server, start_node
     events = [json.loads(line) for line in lines]
     assert any(e["event"] == "task.succeeded" and "task.id" in e for e in events), lines[-5:]
     assert all({"time", "level", "event"} <= e.keys() for e in events)
+
+
+def test_version_flag_prints_the_version(caraway_bin):
+    result = subprocess.run([str(caraway_bin), "--version"], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0 and result.stdout.strip().count(".") == 2, result

@@ -20,6 +20,12 @@ void caraway_reset_soft_limit_flag(void);
 /// Returns the pid, or -1 with errno set. Only async-signal-safe calls run between fork and exec.
 int caraway_spawn_script(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
 
+/// A CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) for sub-millisecond wake-ups, which
+/// libuv's millisecond timers cannot give (the bench's latency proxy). -1 with errno on failure.
+int caraway_timerfd_create(void);
+/// Arms `fd` to become readable once, `nanoseconds` from now (0 disarms). 0 or -1 with errno.
+int caraway_timerfd_arm(int fd, long long nanoseconds);
+
 FILE *caraway_stderr(void);
 FILE *caraway_stdout(void);
 #endif

@@ -1,0 +1,38 @@
+"""The side-by-side benchmark harness (bench/run, issue 6) runs end to end at tiny sizes: both
+systems start, every scenario produces its figures, every result is read back, and the report is
+written. Speed is not judged here (the harness itself is where the targets are checked)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(420)
+def test_bench_harness_smoke_run_produces_every_figure_for_both_systems(caraway_bin, tmp_path):
+    bin_dir = Path(caraway_bin).resolve().parent
+    assert (bin_dir / "caraway-bench").is_file(), (
+        f"caraway-bench missing next to {caraway_bin}: scripts/build-release caraway-bench")
+    result = subprocess.run([sys.executable, "-u", str(REPO / "bench" / "harness.py"), "--smoke", "--bin", str(bin_dir),
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=400, cwd=REPO,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, f"bench harness failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    report = json.loads((tmp_path / "latest.json").read_text())
+    s = report["scenarios"]
+    for system in ("caraway", "celery"):
+        for key in ("a_noop", "b_results", "e_recycle", "f_latency_1ms", "h_scaling_1", "h_scaling_2"):
+            assert s[key][system]["tasks"] > 0 and s[key][system]["tasks_per_second"] > 0, (key, system, s[key])
+        assert s["b_results"][system]["results_missing"] == 0, s["b_results"]
+        assert s["c_latency"][system]["calls"] == 50 and s["c_latency"][system]["p99_ms"] > 0
+        assert s["a_noop"][system]["memory"]["processes"] == 3  # parent + 2 pool processes
+        assert s["g_beat"][system]["ticks"] >= 3, s["g_beat"]
+    assert s["f_latency_1ms"]["caraway"]["proxy_rtt"]["added_p50_ms"] > 0.5, s["f_latency_1ms"]
+    assert report["redis_benchmark"]["pair"] > 0
+    table = (tmp_path / "latest.md").read_text()
+    assert "| (a) no-op burn-down |" in table and "Caraway/Celery" in table
