@@ -374,10 +374,6 @@ def machine_facts(args) -> dict:
     }
 
 
-def ratio(a, b):
-    return a / b if a and b else None
-
-
 def rows(results: dict) -> list[tuple]:
     """(figure, caraway, celery, ratio text, target text, met) for the markdown table; a system that
     did not run shows a dash and leaves the ratio and verdict empty."""

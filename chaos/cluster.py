@@ -115,16 +115,7 @@ class ChaosPostgres(PostgresServer):
         self.sql("ALTER ROLE postgres SET synchronous_commit = on")
 
     def stop_immediate(self, timeout: float = 20.0) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
+        self.stop(timeout, sig=signal.SIGQUIT)
 
 
 class NodeSlot:

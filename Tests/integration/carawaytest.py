@@ -599,12 +599,13 @@ class PostgresServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown (SIGINT: open sessions are terminated), then waits; SIGKILL if it hangs."""
+    def stop(self, timeout: float = 20.0, sig: int = signal.SIGINT) -> None:
+        """Fast shutdown (SIGINT: open sessions are terminated; SIGQUIT: immediate, crash recovery at
+        the next start), then waits; SIGKILL if it hangs."""
         if self.process is None:
             return
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

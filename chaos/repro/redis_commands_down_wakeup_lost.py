@@ -20,48 +20,28 @@ reconnect of the commands connection (the place the stray-entry reconcile of bug
 
 from __future__ import annotations
 
-import os
 import socket
-import struct
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cluster import REPO, ChaosRedis  # noqa: E402
-from carawaytest import start_caraway_node, wait_ready_200  # noqa: E402
+from common import Front, caraway_binary, close_quietly, listen, private_redis, reset
+from carawaytest import start_caraway_node, wait_ready_200
 
 
-class Front:
+class CutFront(Front):
+    """Forwards to Redis and remembers the node's commands connection (the one that sends the
+    heartbeat script on `caraway:nodes`) so it alone can be cut."""
+
     def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
-        self.listener = self._listen(0)
-        self.port = self.listener.getsockname()[1]
         self.commands = None        # (client, upstream) of the node's commands connection
         self.lock = threading.Lock()
-        threading.Thread(target=self.serve, args=(self.listener,), daemon=True).start()
+        super().__init__(upstream_port)
 
-    @staticmethod
-    def _listen(port):
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen(64)
-        return listener
-
-    def serve(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # listener closed: refusing
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self.pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self.pump, args=(upstream, client, False), daemon=True).start()
+    def connected(self, client):
+        upstream = self.upstream()
+        threading.Thread(target=self.pump, args=(client, upstream, True), daemon=True).start()
+        threading.Thread(target=self.pump, args=(upstream, client, False), daemon=True).start()
 
     def pump(self, source, destination, from_client):
         try:
@@ -72,32 +52,25 @@ class Front:
                 destination.sendall(data)
         except OSError:
             pass
-        for s in (source, destination):
-            try:
-                s.close()
-            except OSError:
-                pass
+        close_quietly(source, destination)
 
     def cut_commands_and_refuse(self):
         """Closes the listener (reconnects get ECONNREFUSED) and resets the commands connection."""
         self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() and stops listening
         self.listener.close()
         client, upstream = self.commands
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        client.close()
-        upstream.close()
+        reset(client)
+        close_quietly(upstream)
 
     def listen_again(self):
-        self.listener = self._listen(self.port)
-        threading.Thread(target=self.serve, args=(self.listener,), daemon=True).start()
+        self.listener = listen(self.port)
+        self.start_serving()
 
 
 def main() -> int:
-    binary = Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway")
-    work = Path(tempfile.mkdtemp(prefix="caraway-repro-wakeup-"))
-    server = ChaosRedis(work / "redis")
-    server.start()
-    front = Front(server.port)
+    binary = caraway_binary()
+    work, server = private_redis("wakeup")
+    front = CutFront(server.port)
     node = start_caraway_node(binary, f"redis://127.0.0.1:{front.port}/0", work, "wake1", concurrency=1,
                               lease_seconds=10)
     try:

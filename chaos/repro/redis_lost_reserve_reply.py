@@ -14,84 +14,58 @@ runs; peers never recover it either, since the node's lease stays alive. The tas
 
 from __future__ import annotations
 
-import os
-import socket
-import struct
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cluster import REPO, ChaosRedis  # noqa: E402
-from carawaytest import inflight_total, start_caraway_node, wait_ready_200  # noqa: E402
+from common import Front, caraway_binary, close_quietly, is_reserve, private_redis, reset
+from carawaytest import inflight_total, start_caraway_node, wait_ready_200
 
 
-class Front:
+class TrapFront(Front):
     """Forwards to Redis; when armed, drops the reply to the first reserve and resets the client."""
 
     def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
         self.armed = threading.Event()
         self.fired = threading.Event()
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def serve(self):
-        while True:
-            client, _ = self.listener.accept()
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            muted = threading.Event()  # set: replies on this connection are no longer relayed
-            threading.Thread(target=self.client_to_server, args=(client, upstream, muted), daemon=True).start()
-            threading.Thread(target=self.server_to_client, args=(upstream, client, muted), daemon=True).start()
+    def connected(self, client):
+        upstream = self.upstream()
+        muted = threading.Event()  # set: replies on this connection are no longer relayed
+        threading.Thread(target=self.client_to_server, args=(client, upstream, muted), daemon=True).start()
+        threading.Thread(target=self.server_to_client, args=(upstream, client, muted), daemon=True).start()
 
     def client_to_server(self, client, upstream, muted):
         try:
             while data := client.recv(65536):
-                # The reserve script is the one call with both `caraway:revoked` and a queue key.
-                trap = (self.armed.is_set() and not self.fired.is_set() and b"EVALSHA" in data.upper()
-                        and b"caraway:revoked" in data and b"\r\ncelery\r\n" in data)
+                trap = self.armed.is_set() and not self.fired.is_set() and is_reserve(data)
                 if trap:
                     self.fired.set()
                     muted.set()
                 upstream.sendall(data)
                 if trap:
                     time.sleep(0.3)  # Redis runs the script; its reply is dropped
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    client.close()
-                    upstream.close()
+                    reset(client)
+                    close_quietly(upstream)
                     return
         except OSError:
             pass
-        for s in (client, upstream):
-            try:
-                s.close()
-            except OSError:
-                pass
+        close_quietly(client, upstream)
 
     def server_to_client(self, upstream, client, muted):
         try:
             while data := upstream.recv(65536):
-                if muted.is_set():
-                    continue
-                client.sendall(data)
+                if not muted.is_set():
+                    client.sendall(data)
         except OSError:
             pass
 
 
 def main() -> int:
-    binary = Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway")
-    work = Path(tempfile.mkdtemp(prefix="caraway-repro-lostreply-"))
-    server = ChaosRedis(work / "redis")
-    server.start()
-    front = Front(server.port)
+    binary = caraway_binary()
+    work, server = private_redis("lostreply")
+    front = TrapFront(server.port)
     node = start_caraway_node(binary, f"redis://127.0.0.1:{front.port}/0", work, "lost1", concurrency=1,
                               lease_seconds=10)
     try:

@@ -21,66 +21,35 @@ Same cause as redis_refused_reconnect.py: hiredis 0.14.1's libuv adapter drops p
 
 from __future__ import annotations
 
-import os
 import select
-import socket
-import struct
 import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cluster import REPO, ChaosRedis  # noqa: E402
-from carawaytest import start_caraway_node  # noqa: E402
+from common import Front, caraway_binary, private_redis, reset
+from carawaytest import start_caraway_node
 
 
-def front(upstream_port: int, resets: int) -> int:
-    """Listens on a free port; resets the first `resets` connections, forwards the rest."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    count = [0]
+class ResetFront(Front):
+    """Resets the first `resets` connections once the node has sent something; forwards the rest."""
 
-    def pump(a, b):
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.close()
-            except OSError:
-                pass
+    def __init__(self, upstream_port: int, resets: int):
+        self.resets = resets
+        self.count = 0
+        super().__init__(upstream_port)
 
-    def serve():
-        while True:
-            client, _ = listener.accept()
-            count[0] += 1
-            if count[0] <= resets:
-                select.select([client], [], [], 5)  # the node sent its first command
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                client.close()  # unread data + linger 0: the node gets a RST
-                continue
-            upstream = socket.create_connection(("127.0.0.1", upstream_port))
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener.getsockname()[1]
+    def connected(self, client):
+        self.count += 1
+        if self.count <= self.resets:
+            select.select([client], [], [], 5)  # the node sent its first command
+            reset(client)  # unread data + linger 0: the node gets a RST
+            return
+        super().connected(client)
 
 
 def main() -> int:
-    binary = Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway")
-    work = Path(tempfile.mkdtemp(prefix="caraway-repro-reset-"))
-    server = ChaosRedis(work / "redis")
-    server.start()
-    port = front(server.port, resets=2)
+    binary = caraway_binary()
+    work, server = private_redis("reset")
+    port = ResetFront(server.port, resets=2).port
     node = start_caraway_node(binary, f"redis://127.0.0.1:{port}/0", work, "reset1", concurrency=1)
     from celery import Celery
     try:

@@ -17,24 +17,16 @@ So the four queued tasks wait forever although the node is /ready and idle (I1: 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cluster import REPO, ChaosRedis  # noqa: E402
-from carawaytest import queue_length, start_caraway_node, wait_ready_200  # noqa: E402
+from common import caraway_binary, private_redis
+from carawaytest import queue_length, start_caraway_node, wait_ready_200
 
 
 def main() -> int:
-    binary = Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway")
-    work = Path(tempfile.mkdtemp(prefix="caraway-repro-stall-"))
-    server = ChaosRedis(work / "redis")
-    server.start()
+    binary = caraway_binary()
+    work, server = private_redis("stall")
     node = start_caraway_node(binary, server.url, work, "stall1", concurrency=1, lease_seconds=10)
     try:
         wait_ready_200(node, 15)

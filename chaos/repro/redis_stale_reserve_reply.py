@@ -18,52 +18,36 @@ lease. The task records each run (`caraway.chaos_record`); it must run exactly o
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from cluster import REPO, ChaosRedis  # noqa: E402
-from carawaytest import start_caraway_node, wait_ready_200  # noqa: E402
+from common import Front, caraway_binary, is_reserve, private_redis
+from carawaytest import start_caraway_node, wait_ready_200
 
 HOLD_SECONDS = 4.5
 
 
-class Front:
+class FreezeFront(Front):
     """Forwards to Redis; once armed, the first reserve goes through and then its connection freezes."""
 
     def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
         self.armed = threading.Event()
         self.fired = threading.Event()
         self.thawed = threading.Event()
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def serve(self):
-        while True:
-            client, _ = self.listener.accept()
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            frozen = threading.Event()
-            threading.Thread(target=self.pump, args=(client, upstream, frozen, True), daemon=True).start()
-            threading.Thread(target=self.pump, args=(upstream, client, frozen, False), daemon=True).start()
+    def connected(self, client):
+        upstream = self.upstream()
+        frozen = threading.Event()
+        threading.Thread(target=self.pump, args=(client, upstream, frozen, True), daemon=True).start()
+        threading.Thread(target=self.pump, args=(upstream, client, frozen, False), daemon=True).start()
 
     def pump(self, source, destination, frozen, from_client):
         try:
             while data := source.recv(65536):
-                trap = (from_client and self.armed.is_set() and not self.fired.is_set() and b"EVALSHA" in data.upper()
-                        and b"caraway:revoked" in data and b"\r\ncelery\r\n" in data)
-                if trap:
+                if from_client and self.armed.is_set() and not self.fired.is_set() and is_reserve(data):
                     destination.sendall(data)  # the reserve runs in Redis...
                     self.fired.set()
                     frozen.set()  # ...and from now on nothing moves either way until the thaw
@@ -84,12 +68,10 @@ def runs(log: Path, task_id: str) -> list[dict]:
 
 
 def main() -> int:
-    binary = Path(os.environ.get("CARAWAY_BIN") or REPO / ".build" / "release" / "caraway")
-    work = Path(tempfile.mkdtemp(prefix="caraway-repro-stale-"))
+    binary = caraway_binary()
+    work, server = private_redis("stale")
     chaos_log = work / "executions.jsonl"
-    server = ChaosRedis(work / "redis")
-    server.start()
-    front = Front(server.port)
+    front = FreezeFront(server.port)
     env = {"CARAWAY_CHAOS_LOG": str(chaos_log)}
     node = start_caraway_node(binary, f"redis://127.0.0.1:{front.port}/0", work, "stale1", concurrency=1,
                               lease_seconds=2, env=env)
