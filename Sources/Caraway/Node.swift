@@ -181,7 +181,12 @@ public final class Node {
         forwarder.start()
         lag.start()
         onExit = { exitCode = $0 }
-        loop.run()
+        if configuration.busyPollMicroseconds > 0 {
+            loop.run(busyPollingWhile: { [unowned self] in self.consumer.isBusy },
+                     budget: UInt64(configuration.busyPollMicroseconds) * 1_000)
+        } else {
+            loop.run()
+        }
         return exitCode
     }
 

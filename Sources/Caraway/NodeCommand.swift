@@ -38,6 +38,7 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "Bearer token for mutating API routes (env CARAWAY_ADMIN_TOKEN).") var adminToken: String?
     @Flag(help: "Send Celery task events from the start, like `celery worker -E` (env CARAWAY_TASK_EVENTS=1); Flower's enable_events also turns them on.") var taskEvents = false
     @Option(help: "Seconds an HTTP client has to send one whole request (env CARAWAY_HTTP_REQUEST_TIMEOUT; default 10).") var httpRequestTimeout: Double?
+    @Option(help: "While tasks are held, poll this many microseconds after each wake-up before sleeping; 0 = off (env CARAWAY_BUSY_POLL_US; default 500).") var busyPollUs: Int?
     @Option(help: "Routes for chain steps and callbacks that name no queue: JSON {\"glob\": \"queue\"} (env CARAWAY_ROUTES).") var routes: String?
 
     func validate() throws {
@@ -51,6 +52,9 @@ struct NodeCommand: ParsableCommand {
         if let t = beatLockTtl, t < 1 { throw ValidationError("--beat-lock-ttl must be at least 1 second") }
         if let t = httpRequestTimeout, !(t > 0 && t <= 3600) { throw ValidationError("--http-request-timeout must be between 0 and 3600 seconds, got \(t)") }
         if let d = historyRetentionDays, d < 0 { throw ValidationError("--history-retention-days must not be negative") }
+        if let us = busyPollUs ?? env("BUSY_POLL_US").flatMap(Int.init), !(0...100_000).contains(us) {
+            throw ValidationError("--busy-poll-us must be between 0 and 100000, got \(us)")
+        }
     }
 
     func run() throws {
@@ -134,6 +138,7 @@ struct NodeCommand: ParsableCommand {
             configuration.plantedBug = bug
         }
         configuration.httpRequestTimeout = httpRequestTimeout ?? env("HTTP_REQUEST_TIMEOUT").flatMap(Double.init) ?? 10
+        configuration.busyPollMicroseconds = busyPollUs ?? env("BUSY_POLL_US").flatMap(Int.init) ?? 500
         return configuration
     }
 

@@ -41,6 +41,9 @@ public struct NodeConfiguration: Sendable {
     public var taskEvents: Bool = false
     /// Seconds an HTTP client has to send one whole request.
     public var httpRequestTimeout: Double = 10
+    /// While tasks are held, poll for I/O this long after each wake-up before sleeping (µs;
+    /// 0 = always sleep). See `EventLoop.run(busyPollingWhile:budget:)`.
+    public var busyPollMicroseconds: Int = 500
     /// A deliberately wrong behaviour, from `CARAWAY_PLANTED_BUG`, that exists only so the chaos
     /// harness can prove it catches real bugs: `ack-before-result` or `unfenced-fire`.
     public var plantedBug: String?

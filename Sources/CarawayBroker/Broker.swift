@@ -23,8 +23,7 @@ public final class Broker {
     /// in-flight hash. Completes with nil when all are empty. The reservation's `revoked` says
     /// whether its task id was revoked (the caller settles it as REVOKED without running it).
     public func reserve(from queueKeys: [String], _ completion: @escaping (Result<Reservation?, BrokerError>) -> Void) {
-        nextReservation &+= 1
-        let field = String(nextReservation)
+        let field = nextField()
         let keys = self.keys
         connection.evaluate(BrokerScripts.reserve,
                             keys: [Array(inflightKey.utf8), Array(keys.nodes.utf8), Array(keys.revoked.utf8)] + queueKeys.map { Array($0.utf8) },
@@ -35,16 +34,68 @@ public final class Broker {
             case .success(.null):
                 completion(.success(nil))
             case .success(let value):
-                guard let parts = value.array, parts.count == 3, let index = parts[0].int,
-                      index >= 1, Int(index) <= queueKeys.count, let envelope = parts[1].bytes, let revoked = parts[2].int else {
+                guard let parts = value.array, let reservation = Self.reservation(taken: parts[...], field: field, queueKeys: queueKeys, keys: keys) else {
                     completion(.failure(.unexpectedReply(operation: "reserve", reply: "\(value)")))
                     return
                 }
-                let source = queueKeys[Int(index) - 1]
-                completion(.success(Reservation(field: field, sourceKey: source, queue: keys.queueName(fromKey: source),
-                                                envelope: envelope, revoked: revoked == 1)))
+                completion(.success(reservation))
             }
         }
+    }
+
+    /// What ``settleAndReserve(_:result:from:_:)`` found: whether the settled delivery was still
+    /// ours, and the next reservation (nil when the queues were empty; `.leaseLost` when the node
+    /// is not registered).
+    public struct SettledAndReserved {
+        public var ours: Bool
+        public var next: Result<Reservation?, BrokerError>
+    }
+
+    /// ``settle(_:result:followUps:_:)`` without follow-ups, then ``reserve(from:_:)``, in one
+    /// script call (the hot path: a task ended and its child is idle again).
+    public func settleAndReserve(_ reservation: Reservation, result: ResultWrite?, from queueKeys: [String],
+                                 _ completion: @escaping (Result<SettledAndReserved, BrokerError>) -> Void) {
+        let field = nextField()
+        let keys = self.keys
+        let scriptKeys: [[UInt8]] = [Array(inflightKey.utf8), Array((result?.key ?? "").utf8), Array(keys.nodes.utf8),
+                                     Array(keys.revoked.utf8)] + queueKeys.map { Array($0.utf8) }
+        let arguments: [[UInt8]] = [Array(reservation.field.utf8), result?.value ?? [], Array(String(result?.ttlSeconds ?? 0).utf8),
+                                    Array(nodeID.utf8), Array(field.utf8)]
+        connection.evaluate(BrokerScripts.settleReserve, keys: scriptKeys, arguments: arguments) { [nodeID] result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(BrokerError(error)))
+            case .success(let value):
+                guard let parts = value.array, parts.count >= 2, let ours = parts[0].int, let found = parts[1].int else {
+                    completion(.failure(.unexpectedReply(operation: "settle_reserve", reply: "\(value)")))
+                    return
+                }
+                let next: Result<Reservation?, BrokerError>
+                if found == -1 {
+                    next = .failure(.leaseLost(node: nodeID))
+                } else if found == 0 {
+                    next = .success(nil)
+                } else if let reservation = Self.reservation(taken: parts[1...], field: field, queueKeys: queueKeys, keys: keys) {
+                    next = .success(reservation)
+                } else {
+                    next = .failure(.unexpectedReply(operation: "settle_reserve", reply: "\(value)"))
+                }
+                completion(.success(SettledAndReserved(ours: ours == 1, next: next)))
+            }
+        }
+    }
+
+    private func nextField() -> String {
+        nextReservation &+= 1
+        return String(nextReservation)
+    }
+
+    /// A reservation from `take_one`'s `{index, envelope, revoked}`.
+    private static func reservation(taken parts: ArraySlice<RedisValue>, field: String, queueKeys: [String], keys: RedisKeys) -> Reservation? {
+        guard parts.count == 3, let index = parts[parts.startIndex].int, index >= 1, Int(index) <= queueKeys.count,
+              let envelope = parts[parts.startIndex + 1].bytes, let revoked = parts[parts.startIndex + 2].int else { return nil }
+        let source = queueKeys[Int(index) - 1]
+        return Reservation(field: field, sourceKey: source, queue: keys.queueName(fromKey: source), envelope: envelope, revoked: revoked == 1)
     }
 
     /// Publishes `followUps`, stores `result`, and removes the reservation from in-flight, atomically.

@@ -4,7 +4,9 @@
 /// requeue) and should come out looking like what Python sent; Python dicts are
 /// ordered too. Lookups scan the pairs while the object is small (message
 /// headers have about 20 keys, where a scan beats hashing) and switch to a
-/// key → position index once it grows past ``indexThreshold``.
+/// key → position index once it grows past ``indexThreshold``. The threshold sits
+/// above Celery's 19 headers: at 16, every message decode built a hash index it
+/// barely used (~8 % of a node's instructions per task; docs/performance.md).
 ///
 /// Like a Python dict, setting an existing key replaces its value in place and
 /// a duplicate key in parsed input keeps the first position and the last value.
@@ -13,7 +15,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public typealias Element = (key: String, value: JSON)
 
     /// Objects with more keys than this get a hash index.
-    @usableFromInline static let indexThreshold = 16
+    @usableFromInline static let indexThreshold = 40
 
     @usableFromInline var storage: [Element]
     @usableFromInline var index: [String: Int]?
@@ -22,6 +24,14 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public init() {
         storage = []
         index = nil
+    }
+
+    /// An object with `pairs` in order, which the caller guarantees have distinct keys (no
+    /// lookups while building: for frames the node writes per task).
+    public init(uniqueKeys pairs: [(String, JSON)]) {
+        storage = pairs.map { (key: $0.0, value: $0.1) }
+        index = nil
+        if storage.count > JSONObject.indexThreshold { buildIndex() }
     }
 
     /// An object with `pairs` in order; later duplicates replace earlier values.
@@ -51,7 +61,10 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     @inlinable
     func position(of key: String) -> Int? {
         if let index { return index[key] }
-        for i in storage.indices where storage[i].key == key { return i }
+        // Byte counts first: comparing two different short strings takes Swift's slow path,
+        // and nearly every key scanned is a different one.
+        let length = key.utf8.count
+        for i in storage.indices where storage[i].key.utf8.count == length && storage[i].key == key { return i }
         return nil
     }
 

@@ -17,6 +17,9 @@ public final class RedisConnection {
 
     // Fixed at construction.
     public let endpoint: RedisEndpoint
+    /// `endpoint` as text, made once: errors name it, and formatting it per command showed up
+    /// in the node's profile (docs/performance.md).
+    let endpointDescription: String
     public let name: String
     let loop: EventLoop
     let logger: Logger
@@ -52,6 +55,7 @@ public final class RedisConnection {
     public init(loop: EventLoop, endpoint: RedisEndpoint, name: String, logger: Logger, commandTimeout: UInt64 = 5_000) {
         self.loop = loop
         self.endpoint = endpoint
+        self.endpointDescription = "\(endpoint)"
         self.name = name
         self.logger = logger
         self.commandTimeout = commandTimeout
@@ -226,28 +230,30 @@ public final class RedisConnection {
     /// Sends one command whose arguments are raw bytes.
     public func send(bytes arguments: [[UInt8]], timeout: UInt64? = nil, _ completion: @escaping (Result<RedisValue, RedisError>) -> Void) {
         guard state == .ready, let ac = context else {
-            completion(.failure(.notConnected(endpoint: "\(endpoint)")))
+            completion(.failure(.notConnected(endpoint: endpointDescription)))
             return
         }
         let limit = timeout ?? commandTimeout
         let command = PendingCommand(completion: completion, timeout: limit,
                                      deadline: limit == 0 ? 0 : EventLoop.hrtime / 1_000_000 + limit,
-                                     endpoint: "\(endpoint)")
-        let status = withArgv(arguments) { argc, argv, lengths in
-            redisAsyncCommandArgv(ac, { ac, reply, privdata in
-                guard let privdata else { return }
-                let command = Unmanaged<PendingCommand>.fromOpaque(privdata).takeRetainedValue()
-                if let ac, let data = ac.pointee.data {
-                    Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue().completed(command)
-                } else {
-                    command.owner?.completed(command)
-                }
-                command.finish(reply: reply?.assumingMemoryBound(to: redisReply.self))
-            }, Unmanaged.passRetained(command).toOpaque(), argc, argv, lengths)
+                                     endpoint: endpointDescription)
+        let status = RESP.command(arguments).withUnsafeBufferPointer { formatted in
+            formatted.withMemoryRebound(to: CChar.self) { text in
+                redisAsyncFormattedCommand(ac, { ac, reply, privdata in
+                    guard let privdata else { return }
+                    let command = Unmanaged<PendingCommand>.fromOpaque(privdata).takeRetainedValue()
+                    if let ac, let data = ac.pointee.data {
+                        Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue().completed(command)
+                    } else {
+                        command.owner?.completed(command)
+                    }
+                    command.finish(reply: reply?.assumingMemoryBound(to: redisReply.self))
+                }, Unmanaged.passRetained(command).toOpaque(), text.baseAddress, text.count)
+            }
         }
         if status != REDIS_OK {
             Unmanaged.passUnretained(command).release()
-            completion(.failure(.connectionLost(endpoint: "\(endpoint)", reason: "command rejected by hiredis")))
+            completion(.failure(.connectionLost(endpoint: endpointDescription, reason: "command rejected by hiredis")))
             return
         }
         command.owner = self
@@ -295,27 +301,4 @@ final class PendingCommand {
             completion(.success(value))
         }
     }
-}
-
-/// Lays the arguments out as C argv/argvlen arrays for the duration of `body`.
-func withArgv<R>(_ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-    let total = arguments.reduce(0) { $0 + $1.count }
-    let storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 1)
-    let argv = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: arguments.count)
-    let lengths = UnsafeMutablePointer<Int>.allocate(capacity: arguments.count)
-    defer {
-        storage.deallocate()
-        argv.deallocate()
-        lengths.deallocate()
-    }
-    var offset = 0
-    for (i, argument) in arguments.enumerated() {
-        argument.withUnsafeBytes { bytes in
-            if let base = bytes.baseAddress { (storage + offset).copyMemory(from: base, byteCount: bytes.count) }
-        }
-        argv[i] = UnsafePointer((storage + offset).assumingMemoryBound(to: CChar.self))
-        lengths[i] = argument.count
-        offset += argument.count
-    }
-    return body(Int32(arguments.count), argv, lengths)
 }

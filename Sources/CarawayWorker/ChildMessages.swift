@@ -28,17 +28,11 @@ public struct ChildRequest: Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        var o = JSONObject()
-        o["id"] = .string(id)
-        o["task"] = .string(task)
-        o["args"] = .array(args)
-        o["kwargs"] = .object(kwargs)
-        o["retries"] = JSON(retries)
-        o["queue"] = .string(queue)
-        o["root_id"] = JSON(rootID)
-        o["parent_id"] = JSON(parentID)
-        o["deliveries"] = JSON(deliveries)
-        o["soft"] = JSON(softTimeLimit)
+        let o = JSONObject(uniqueKeys: [
+            ("id", .string(id)), ("task", .string(task)), ("args", .array(args)), ("kwargs", .object(kwargs)),
+            ("retries", JSON(retries)), ("queue", .string(queue)), ("root_id", JSON(rootID)),
+            ("parent_id", JSON(parentID)), ("deliveries", JSON(deliveries)), ("soft", JSON(softTimeLimit)),
+        ])
         return FrameDecoder.frame(o.serialized())
     }
 

@@ -27,7 +27,8 @@ extension Consumer {
             let record = ResultRecord.success(taskID: message.id, result: result, dateDone: now,
                                               children: drafts.map { ResultRecord.childTuple(taskID: $0.id) },
                                               parentID: message.parentID, groupID: message.groupID)
-            settle(delivery.reservation, message: message, record: record, followUps: drafts.map { outgoing($0, now: now) })
+            settle(delivery.reservation, message: message, record: record, followUps: drafts.map { outgoing($0, now: now) },
+                   reserveFor: drafts.isEmpty ? reserveTarget(after: child) : nil)
         case .failure(let error, let traceback, let runtime, _):
             fail(delivery, error: error, traceback: traceback, runtime: runtime, now: now)
         case .retry(let retry, _, _):
@@ -143,9 +144,10 @@ extension Consumer {
     }
 
     /// Settles durably: retried until Redis confirms (the reservation stays in-flight meanwhile,
-    /// so a node crash in between only means a redelivery, never a loss).
+    /// so a node crash in between only means a redelivery, never a loss). With `reserveFor` (no
+    /// follow-ups), the reserve for that idle child goes in the same script call.
     func settle(_ reservation: Reservation, message: CeleryMessage?, record: ResultRecord?, followUps: [OutgoingMessage] = [],
-                extraResults: [ResultRecord] = []) {
+                extraResults: [ResultRecord] = [], reserveFor child: PoolChild? = nil) {
         let ignore = record?.state == .success && (message?.ignoreResult == true || message.flatMap { registry.entry($0.task)?.options.ignoreResult } == true)
         let write = ignore ? nil : record.map {
             ResultWrite(key: broker.keys.result(taskID: $0.taskID), value: $0.encoded(), ttlSeconds: configuration.resultExpires)
@@ -158,19 +160,44 @@ extension Consumer {
             return
         }
         pendingOperations += 1
-        durably { [broker] done in broker.settle(reservation, result: write, followUps: followUps, done) } then: { [weak self] ours in
-            guard let self else { return }
-            self.ownedFields.remove(reservation.field)
-            if !ours {
-                self.stats.possibleDuplicates += 1
-                self.logger.warning("task.settled_after_recovery", metadata: ["task.id": "\(message?.id ?? "?")", "note": "this node was presumed dead; the task may run twice"])
+        if let child, followUps.isEmpty {
+            let id = ObjectIdentifier(child)
+            reserving.insert(id)
+            broker.settleAndReserve(reservation, result: write, from: keyOrder) { [weak self, weak child] result in
+                guard let self else { return }
+                switch result {
+                case .success(let outcome):
+                    self.reserved(outcome.next, id: id, child: child)
+                    self.settled(reservation, ours: outcome.ours, taskID: message?.id, extraResults: extraResults)
+                case .failure:
+                    // Whether the script ran is unknown (the reply was lost with the connection).
+                    // The settle is retried alone — HDEL makes it idempotent — and a message the
+                    // reserve half may have taken sits unowned in in-flight until the reconcile
+                    // after the reconnect requeues it (chaos bugs 4 and 5).
+                    self.reserving.remove(id)
+                    self.pendingOperations -= 1
+                    self.settle(reservation, message: message, record: record, extraResults: extraResults)
+                }
             }
-            for extra in extraResults { self.store(extra) }
-            self.pendingOperations -= 1
-            self.checkDrained()
-            // A child freed while Redis was away got no reserve then: it needs one now.
-            self.fill()
+            return
         }
+        durably { [broker] done in broker.settle(reservation, result: write, followUps: followUps, done) } then: { [weak self] ours in
+            self?.settled(reservation, ours: ours, taskID: message?.id, extraResults: extraResults)
+        }
+    }
+
+    /// Bookkeeping once Redis confirmed a settle.
+    private func settled(_ reservation: Reservation, ours: Bool, taskID: String?, extraResults: [ResultRecord]) {
+        ownedFields.remove(reservation.field)
+        if !ours {
+            stats.possibleDuplicates += 1
+            logger.warning("task.settled_after_recovery", metadata: ["task.id": "\(taskID ?? "?")", "note": "this node was presumed dead; the task may run twice"])
+        }
+        for extra in extraResults { store(extra) }
+        pendingOperations -= 1
+        checkDrained()
+        // A child freed while Redis was away got no reserve then: it needs one now.
+        fill()
     }
 
     /// Puts a reserved message back at the head of its queue.

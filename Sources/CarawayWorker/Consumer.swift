@@ -92,6 +92,9 @@ public final class Consumer {
     /// Messages held: running plus reserved-in-flight.
     public var heldCount: Int { deliveries.count + reserving.count }
 
+    /// True while a reply is due soon: tasks held, or settles and requeues awaiting Redis.
+    public var isBusy: Bool { !deliveries.isEmpty || !reserving.isEmpty || pendingOperations > 0 }
+
     /// Reserves for every idle child, unless draining or the queues are known to be empty.
     public func fill() {
         guard !draining, isBrokerReady() else { return }
@@ -116,41 +119,54 @@ public final class Consumer {
         let id = ObjectIdentifier(child)
         reserving.insert(id)
         broker.reserve(from: keyOrder) { [weak self, weak child] result in
-            guard let self else { return }
-            self.reserving.remove(id)
-            switch result {
-            case .success(nil):
-                self.queuesEmpty = true
-                if !self.draining { self.waiter.arm() }
-                self.checkDrained()
-            case .success(let reservation?) where !self.holdsLease():
-                // Found by the chaos harness (bug 6): a reply held up past the lease (a frozen
-                // link) can arrive after peers presumed this node dead and re-ran the message.
-                // Not owned, so the reconcile that follows a successful beat requeues it if it
-                // is still ours, and finds it gone if a peer took it.
-                self.logger.warning("node.reservation_after_lease", metadata: ["field": "\(reservation.field)", "queue.name": "\(reservation.queue)"])
-                self.onLeaseInDoubt?()
-                self.checkDrained()
-            case .success(let reservation?):
-                self.ownedFields.insert(reservation.field)
-                self.rotate(past: reservation.queue)
-                guard let child, !self.draining, child.state == .idle, child.holdsSlot, self.deliveries[id] == nil else {
-                    // The child went away or we are draining: give the message back untouched.
-                    self.giveBack(reservation)
-                    return
-                }
-                self.dispatch(reservation, to: child)
-            case .failure(.leaseLost):
-                self.logger.warning("node.reserve_refused_lease_lost", metadata: ["node.id": "\(self.broker.nodeID)"])
-                self.checkDrained()
-            case .failure(let error):
-                self.logger.debug("broker.reserve_failed", metadata: ["error": "\(error)"])
-                self.checkDrained()
-                // Found by the chaos harness: nothing else wakes an idle child whose reserve failed
-                // while the connection still looked ready, so try again shortly.
-                LoopTimer.once(loop: self.loop, after: 250) { [weak self] in self?.fill() }
-            }
+            self?.reserved(result, id: id, child: child)
         }
+    }
+
+    /// Handles the outcome of a reserve issued for `child` (alone, or after a settle).
+    func reserved(_ result: Result<Reservation?, BrokerError>, id: ObjectIdentifier, child: PoolChild?) {
+        reserving.remove(id)
+        switch result {
+        case .success(nil):
+            queuesEmpty = true
+            if !draining { waiter.arm() }
+            checkDrained()
+        case .success(let reservation?) where !holdsLease():
+            // Found by the chaos harness (bug 6): a reply held up past the lease (a frozen
+            // link) can arrive after peers presumed this node dead and re-ran the message.
+            // Not owned, so the reconcile that follows a successful beat requeues it if it
+            // is still ours, and finds it gone if a peer took it.
+            logger.warning("node.reservation_after_lease", metadata: ["field": "\(reservation.field)", "queue.name": "\(reservation.queue)"])
+            onLeaseInDoubt?()
+            checkDrained()
+        case .success(let reservation?):
+            ownedFields.insert(reservation.field)
+            rotate(past: reservation.queue)
+            guard let child, !draining, child.state == .idle, child.holdsSlot, deliveries[id] == nil else {
+                // The child went away or we are draining: give the message back untouched.
+                giveBack(reservation)
+                return
+            }
+            dispatch(reservation, to: child)
+        case .failure(.leaseLost):
+            logger.warning("node.reserve_refused_lease_lost", metadata: ["node.id": "\(broker.nodeID)"])
+            checkDrained()
+        case .failure(let error):
+            logger.debug("broker.reserve_failed", metadata: ["error": "\(error)"])
+            checkDrained()
+            // Found by the chaos harness: nothing else wakes an idle child whose reserve failed
+            // while the connection still looked ready, so try again shortly.
+            LoopTimer.once(loop: loop, after: 250) { [weak self] in self?.fill() }
+        }
+    }
+
+    /// `child` if a reserve for it may ride along with the settle of the task it just finished:
+    /// exactly when ``fill()`` would reserve for it next.
+    func reserveTarget(after child: PoolChild) -> PoolChild? {
+        let id = ObjectIdentifier(child)
+        guard !draining, !queuesEmpty, isBrokerReady(), child.state == .idle, child.holdsSlot,
+              deliveries[id] == nil, !reserving.contains(id) else { return nil }
+        return child
     }
 
     private func rotate(past queue: String) {

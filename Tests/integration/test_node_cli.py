@@ -21,6 +21,8 @@ def test_bad_node_flags_are_refused_with_a_clear_message(caraway_bin, redis_serv
         (["--max-tasks-per-child", "0"], "--max-tasks-per-child"),
         (["--queues", ","], "queue"),
         (["--scripts-dir", "/definitely/not/here"], "--scripts-dir"),
+        (["--busy-poll-us", "-1"], "--busy-poll-us"),
+        (["--busy-poll-us", "1000000"], "--busy-poll-us"),
     ]
     for flags, needle in cases:
         out = run(caraway_bin, "node", "--redis", redis_server.url, *flags) if "--redis" not in flags else run(caraway_bin, "node", *flags)

@@ -24,5 +24,6 @@ enum LuaSnippets {
       end
       return n
     end
+
     """
 }

@@ -20,32 +20,12 @@ extension BrokerScripts {
     /// exists only in the node's memory (kombu's pop-then-record gap, spec §3.5.1): a crash there
     /// loses it. Invariant I1. A revoked message is still recorded in-flight, so settling it as
     /// REVOKED is acks-late like any other outcome. With no revocations the check costs one ZCARD.
-    static let reserve = RedisScript(name: "reserve", source: """
-    if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+    static let reserve = RedisScript(name: "reserve", source: LuaSnippets.takeOne + """
+
+    local taken = take_one(1, 2, 3, 4, ARGV[1], ARGV[2])
+    if taken == 'lease' then
       return redis.error_reply('LEASE_LOST node ' .. ARGV[1] .. ' is not registered')
     end
-    local function is_revoked(envelope)
-      if redis.call('ZCARD', KEYS[3]) == 0 then return 0 end
-      local ok, message = pcall(cjson.decode, envelope)
-      if not ok or type(message) ~= 'table' then return 0 end
-      local id
-      if type(message.headers) == 'table' then id = message.headers.id end
-      if type(id) ~= 'string' and type(message.properties) == 'table' then id = message.properties.correlation_id end
-      if type(id) ~= 'string' then return 0 end
-      local expiry = redis.call('ZSCORE', KEYS[3], id)
-      if not expiry then return 0 end
-      local t = redis.call('TIME')
-      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      if tonumber(expiry) > now then return 1 end
-      return 0
-    end
-    for i = 4, #KEYS do
-      local envelope = redis.call('RPOP', KEYS[i])
-      if envelope then
-        redis.call('HSET', KEYS[1], ARGV[2], KEYS[i] .. '\\n' .. envelope)
-        return {i - 3, envelope, is_revoked(envelope)}
-      end
-    end
-    return false
+    return taken
     """)
 }

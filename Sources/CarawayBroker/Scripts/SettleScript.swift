@@ -18,29 +18,13 @@ extension BrokerScripts {
     /// Why atomic: the message must leave in-flight only once its outcome is durable (acks-late,
     /// invariant I1), and a SUCCESS already stored is never overwritten by a duplicate run
     /// (Celery's guard, spec §4.2). PUBLISH on the key's own name wakes `AsyncResult.get()`.
-    static let settle = RedisScript(name: "settle", source: LuaSnippets.pushFollowUps + """
+    static let settle = RedisScript(name: "settle", source: LuaSnippets.pushFollowUps + LuaSnippets.storeResult + """
 
     local ours = redis.call('HDEL', KEYS[1], ARGV[1])
     if ours == 1 then
       push_follow_ups(5, 4, 3, 4)
     end
-    if KEYS[2] ~= '' then
-      local current = redis.call('GET', KEYS[2])
-      local keep = false
-      if current then
-        local ok, decoded = pcall(cjson.decode, current)
-        keep = ok and type(decoded) == 'table' and decoded['status'] == 'SUCCESS'
-      end
-      if not keep then
-        local ttl = tonumber(ARGV[3])
-        if ttl and ttl > 0 then
-          redis.call('SET', KEYS[2], ARGV[2], 'EX', ttl)
-        else
-          redis.call('SET', KEYS[2], ARGV[2])
-        end
-        redis.call('PUBLISH', KEYS[2], ARGV[2])
-      end
-    end
+    store_result(2, ARGV[2], ARGV[3])
     return ours
     """)
 

@@ -1,0 +1,27 @@
+import Testing
+@testable import CarawayRedis
+
+/// Caraway's own RESP request formatting (what hiredis's formatter produced before).
+@Suite struct RESPTests {
+    @Test func formatsACommandAsAnArrayOfBulkStrings() {
+        let bytes = RESP.command([Array("SET".utf8), Array("k".utf8), Array("a\r\nb".utf8)])
+        #expect(String(decoding: bytes, as: UTF8.self) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\nb\r\n")
+    }
+
+    @Test func formatsEmptyAndLongArgumentsWithExactLengths() {
+        let long = [UInt8](repeating: 0x78, count: 12_345)
+        let bytes = RESP.command([Array("ECHO".utf8), [], long])
+        let prefix = "*3\r\n$4\r\nECHO\r\n$0\r\n\r\n$12345\r\n"
+        #expect(Array(bytes.prefix(prefix.utf8.count)) == Array(prefix.utf8))
+        #expect(bytes.count == prefix.utf8.count + 12_345 + 2)
+        #expect(bytes.suffix(2) == [13, 10])
+    }
+
+    @Test func writesDecimalsWithoutLeadingZeros() {
+        for value in [0, 7, 10, 99, 100, 1_000_000] {
+            var out: [UInt8] = []
+            RESP.appendDecimal(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(value))
+        }
+    }
+}
