@@ -155,6 +155,7 @@ func roundTrips() {
 
 func latency() {
     var samples: [Double] = []
+    var trace: [(Double, Double)] = []
     var pending: (id: String, start: Double)?
     func one() {
         guard samples.count < count else { report(); return }
@@ -163,6 +164,7 @@ func latency() {
         subscriber.subscribe(channel) { _ in
             guard let p = pending, p.id == id else { return }
             samples.append(now() - p.start)
+            trace.append((p.start, now() - p.start))
             pending = nil
             subscriber.unsubscribe(channel)
             one()
@@ -175,6 +177,11 @@ func latency() {
         }
     }
     func report() {
+        // CARAWAY_BENCH_TRACE=path: every sample as "start_s duration_ms", for tail analysis.
+        if let path = getenv("CARAWAY_BENCH_TRACE"), let file = fopen(path, "w") {
+            for (start, duration) in trace { fputs("\(start) \(duration * 1000)\n", file) }
+            fclose(file)
+        }
         samples.sort()
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] * 1000 }
         output["calls"] = JSON(samples.count)

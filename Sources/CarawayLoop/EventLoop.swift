@@ -31,27 +31,41 @@ public final class EventLoop {
 
     private var stopRequested = false
 
-    /// Runs like ``run()``, but while `busy()` holds it polls for I/O without sleeping for up to
-    /// `budget` nanoseconds after each wake-up before it blocks again.
+    /// Runs like ``run()``, but after a wake-up at which `busy()` holds it keeps polling for I/O
+    /// without sleeping until `budget` nanoseconds pass with no I/O event (``noteIOEvent()``),
+    /// then sleeps again.
     ///
-    /// Why: with prefetch 1 a busy node's throughput is bound by round trips (child ↔ node ↔
-    /// Redis), and on a VM each sleep-to-wake of an idle vCPU costs a halt and an interrupt.
-    /// Polling briefly while replies are due measured +40–70 % no-op tasks/s on this 2-core
-    /// VM (docs/performance.md). Bounded on purpose: an idle node (`busy()` false) sleeps as
-    /// before, and a node waiting on long tasks polls `budget` after each event, then sleeps.
-    /// Timers and every other callback run as usual while polling.
+    /// Why: with prefetch 1 a busy node waits on round trips (child ↔ node ↔ Redis), and on a
+    /// VM each sleep-to-wake of an idle vCPU costs a halt and an interrupt. Polling while replies
+    /// are due measured +40–70 % no-op tasks/s on this 2-core VM (docs/performance.md), and
+    /// polling on for one budget after the last reply catches the next task of a burst without
+    /// a wake-up. Bounded on purpose: an idle node (`busy()` false) sleeps as before, and a node
+    /// waiting on long tasks polls one budget after each event, then sleeps. Timers and every
+    /// other callback run as usual while polling.
     public func run(busyPollingWhile busy: () -> Bool, budget: UInt64) {
         stopRequested = false
         while !stopRequested {
             if busy() {
-                let until = uv_hrtime() + budget
+                var until = uv_hrtime() + budget
+                var seen = ioEvents
                 repeat {
                     if uv_run(raw, UV_RUN_NOWAIT) == 0 || stopRequested { return }
-                } while uv_hrtime() < until && busy()
+                    if ioEvents != seen {
+                        seen = ioEvents
+                        until = uv_hrtime() + budget
+                    }
+                } while uv_hrtime() < until
             }
             if uv_run(raw, UV_RUN_ONCE) == 0 { return }
         }
     }
+
+    /// I/O events seen (bytes read from a stream, Redis replies and messages); busy polling
+    /// goes on while they keep coming.
+    public private(set) var ioEvents: UInt64 = 0
+
+    /// Counts one I/O event (called by the stream and Redis layers on every delivery).
+    public func noteIOEvent() { ioEvents &+= 1 }
 
     /// Runs one iteration without blocking (used by tests that drive the loop by hand).
     @discardableResult

@@ -12,6 +12,8 @@ public class HandleBox {
     private var onClose: (() -> Void)?
 
     private weak var loop: EventLoop?
+    /// The loop this handle belongs to (for event accounting by subclasses).
+    var owningLoop: EventLoop? { loop }
 
     init(size: Int, loop: EventLoop) {
         self.size = size

@@ -25,6 +25,7 @@ public class Stream: HandleBox {
         }, { stream, nread, _ in
             guard let stream, let box = Stream.from(UnsafeMutableRawPointer(stream)) else { return }
             if nread > 0, let base = box.readBuffer {
+                box.owningLoop?.noteIOEvent()
                 box.onRead?(UnsafeRawBufferPointer(start: base, count: nread))
             } else if nread < 0 {
                 box.finishReading(nread == Int(UV_EOF.rawValue) ? nil : LoopError(code: Int32(nread), operation: "read"))

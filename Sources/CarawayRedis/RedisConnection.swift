@@ -261,6 +261,7 @@ public final class RedisConnection {
     }
 
     fileprivate func completed(_ command: PendingCommand) {
+        loop.noteIOEvent()
         if let first = pending.first, first === command {
             _ = pending.popFirst()
         } else if let index = pending.firstIndex(where: { $0 === command }) {

@@ -60,6 +60,7 @@ public final class RedisSubscriber {
     }
 
     private func deliver(_ value: RedisValue) {
+        connection.loop.noteIOEvent()
         guard let parts = value.array, let kind = parts.first?.string else { return }
         switch kind {
         case "message" where parts.count == 3:

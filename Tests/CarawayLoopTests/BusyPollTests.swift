@@ -1,8 +1,19 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CarawayLoop
 
-/// `EventLoop.run(busyPollingWhile:budget:)`: the same callbacks as `run()`, polling only while busy.
+/// `EventLoop.run(busyPollingWhile:budget:)`: the same callbacks as `run()`; polls only after a
+/// wake-up while busy, and only until `budget` passes without an I/O event.
 @Suite struct BusyPollTests {
+    /// CPU time this thread has used, in milliseconds.
+    static func threadCPUMilliseconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
+    }
+
     @Test func runsTimersAndExitsWhenNoHandleRemains() throws {
         let loop = try EventLoop()
         var fired = 0
@@ -26,29 +37,42 @@ import Testing
         keepAlive.close()
     }
 
-    @Test func sleepsInsteadOfPollingWhenNotBusy() throws {
+    @Test func sleepsWhenNotBusy() throws {
         let loop = try EventLoop()
-        var checks = 0
-        let timer = LoopTimer(loop: loop)
-        var fired = 0
-        timer.start(after: 20, repeat: 20) {
-            fired += 1
-            if fired == 3 { timer.close() }
-        }
-        loop.run(busyPollingWhile: { checks += 1; return false }, budget: 1_000_000_000)
-        // One check per wake-up (about one per timer tick), not thousands of polls in 60 ms.
-        #expect(fired == 3)
-        #expect(checks < 50)
+        let keepAlive = LoopTimer(loop: loop)
+        keepAlive.start(after: 100) { keepAlive.close() }
+        let cpu = Self.threadCPUMilliseconds()
+        loop.run(busyPollingWhile: { false }, budget: 1_000_000_000)
+        #expect(Self.threadCPUMilliseconds() - cpu < 50)  // a 100 ms wait spent asleep
     }
 
-    @Test func pollsAfterAWakeUpWhileBusy() throws {
+    @Test func pollsForOneBudgetAfterAWakeUpWhileBusyThenSleeps() throws {
         let loop = try EventLoop()
-        var checks = 0
         LoopTimer.once(loop: loop, after: 1) {}
         let keepAlive = LoopTimer(loop: loop)
-        keepAlive.start(after: 30) { keepAlive.close() }
-        loop.run(busyPollingWhile: { checks += 1; return true }, budget: 5_000_000)
-        // Each 5 ms budget spins through many non-blocking iterations.
-        #expect(checks > 50)
+        keepAlive.start(after: 300) { keepAlive.close() }
+        let cpu = Self.threadCPUMilliseconds()
+        // Budget 40 ms after each wake-up, no I/O events: ~80 ms of polling (start, the 1 ms
+        // timer's wake-up), then sleep until 300 ms.
+        loop.run(busyPollingWhile: { true }, budget: 40_000_000)
+        let used = Self.threadCPUMilliseconds() - cpu
+        #expect(used > 30)
+        #expect(used < 250)
+    }
+
+    @Test func ioEventsExtendThePolling() throws {
+        let loop = try EventLoop()
+        var events = 0
+        let ticker = LoopTimer(loop: loop)
+        ticker.start(after: 5, repeat: 5) {
+            loop.noteIOEvent()  // stands in for a reply arriving every 5 ms
+            events += 1
+            if events == 20 { ticker.close() }
+        }
+        let cpu = Self.threadCPUMilliseconds()
+        loop.run(busyPollingWhile: { true }, budget: 20_000_000)
+        // Replies every 5 ms against a 20 ms budget: polled throughout the ~100 ms.
+        #expect(Self.threadCPUMilliseconds() - cpu > 60)
+        #expect(loop.ioEvents == 20)
     }
 }
