@@ -93,20 +93,12 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     }
 
     /// Sets a key read by the parser: a duplicate keeps its first position and takes the new value
-    /// (Python's rule), as the subscript does — but duplicates are rare in real input, so the scan
-    /// compares byte counts first (O(1)) and only equal-length keys as strings. The profiler found
-    /// the plain subscript's string compares at ~10 % of a node's instructions per task
-    /// (docs/performance.md).
+    /// (Python's rule), as the subscript does. Duplicates are rare in real input, and the lookup
+    /// compares byte counts before strings (``position(of:)``): the plain string compares were
+    /// ~10 % of a node's instructions per task (docs/performance.md).
     @inlinable
     mutating func setParsed(_ key: String, _ value: JSON) {
-        if index == nil {
-            let length = key.utf8.count
-            for i in storage.indices where storage[i].key.utf8.count == length && storage[i].key == key {
-                storage[i].value = value
-                return
-            }
-            append(key, value)
-        } else if let at = index![key] {
+        if let at = position(of: key) {
             storage[at].value = value
         } else {
             append(key, value)

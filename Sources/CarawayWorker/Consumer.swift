@@ -93,7 +93,7 @@ public final class Consumer {
     public var heldCount: Int { deliveries.count + reserving.count }
 
     /// True while a reply is due soon: tasks held, or settles and requeues awaiting Redis.
-    public var isBusy: Bool { !deliveries.isEmpty || !reserving.isEmpty || pendingOperations > 0 }
+    public var isBusy: Bool { heldCount > 0 || pendingOperations > 0 }
 
     /// Reserves for every idle child, unless draining or the queues are known to be empty.
     public func fill() {
