@@ -1,4 +1,7 @@
 import CUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libuv loop: the single thread on which a Caraway node does all its I/O.
 ///
@@ -41,7 +44,8 @@ public final class EventLoop {
     /// polling on for one budget after the last reply catches the next task of a burst without
     /// a wake-up. Bounded on purpose: an idle node (`busy()` false) sleeps as before, and a node
     /// waiting on long tasks polls one budget after each event, then sleeps. Timers and every
-    /// other callback run as usual while polling.
+    /// other callback run as usual while polling, and each poll yields the CPU to any task
+    /// waiting for it, so the spin never delays the processes it is waiting on.
     public func run(busyPollingWhile busy: () -> Bool, budget: UInt64) {
         stopRequested = false
         while !stopRequested {
@@ -50,6 +54,11 @@ public final class EventLoop {
                 var seen = ioEvents
                 repeat {
                     if uv_run(raw, UV_RUN_NOWAIT) == 0 || stopRequested { return }
+                    // Give way at once to anything woken onto this CPU: a pipe write wakes the
+                    // child here (a sync wake-up expects the writer to sleep), and EEVDF lets a
+                    // spinning task finish its slice first — ~0.8 ms stalls on 1–3 % of round
+                    // trips until this yield (docs/performance.md).
+                    sched_yield()
                     if ioEvents != seen {
                         seen = ioEvents
                         until = uv_hrtime() + budget
