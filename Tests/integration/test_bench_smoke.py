@@ -32,6 +32,12 @@ def test_bench_harness_smoke_run_produces_every_figure_for_both_systems(caraway_
         assert s["c_latency"][system]["calls"] == 50 and s["c_latency"][system]["p99_ms"] > 0
         assert s["a_noop"][system]["memory"]["processes"] == 3  # parent + 2 pool processes
         assert s["g_beat"][system]["ticks"] >= 3, s["g_beat"]
+        # (a) and (c) are repeated (--smoke: 2 trials) and report the median, keeping every trial.
+        rates = s["a_noop"][system]["trials_tasks_per_second"]
+        assert len(rates) == 2 and s["a_noop"][system]["tasks_per_second"] in rates, s["a_noop"][system]
+        trials = s["c_latency"][system]["trials"]
+        assert len(trials) == 2 and min(t["p99_ms"] for t in trials) <= s["c_latency"][system]["p99_ms"] <= max(
+            t["p99_ms"] for t in trials), s["c_latency"][system]
     assert s["f_latency_1ms"]["caraway"]["proxy_rtt"]["added_p50_ms"] > 0.5, s["f_latency_1ms"]
     assert report["redis_benchmark"]["pair"] > 0
     table = (tmp_path / "latest.md").read_text()
