@@ -230,8 +230,9 @@ class Bench:
         figures = {}
         for system in self.order(index):
             workers = self.start_workers(system)
+            # No separate warm-up run: each latency run makes 50 untimed calls first (caraway-bench),
+            # which warm the worker as well as the load generator.
             log(f"c: {system}, {self.args.trials} × {self.args.calls} sequential add calls")
-            self.run_load("latency", self.redis.url, min(50, self.args.calls))  # warm-up, not counted
             figures[system] = median_percentiles([self.run_load("latency", self.redis.url, self.args.calls)
                                                   for _ in range(self.args.trials)])
             self.stop_workers(workers)

@@ -76,6 +76,20 @@ import Glibc
         #expect(loop.ioEvents == 20)
     }
 
+    /// This thread's CPU list as the kernel prints it (e.g. `0-1`), to restore after pinning.
+    static func allowedCPUs() -> String? {
+        guard let file = fopen("/proc/thread-self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("Cpus_allowed_list:") {
+                return String(text.dropFirst("Cpus_allowed_list:".count).filter { !$0.isWhitespace })
+            }
+        }
+        return nil
+    }
+
     /// Sets the CPU list of thread `tid` with taskset(1), waiting for it on a loop of its own.
     static func taskset(_ tid: String, _ cpus: String) throws {
         let loop = try EventLoop()
@@ -99,9 +113,10 @@ import Glibc
         let length = readlink("/proc/thread-self", &link, link.count - 1)
         #expect(length > 0)
         let thread = String(cString: link).split(separator: "/").last.map(String.init) ?? ""
-        let all = "0-\(sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)"
-        try Self.taskset(thread, "0")
-        defer { try? Self.taskset(thread, all) }
+        let allowed = try #require(Self.allowedCPUs(), "Cpus_allowed_list in /proc/thread-self/status")
+        let first = String(allowed.prefix { $0.isNumber })
+        try Self.taskset(thread, first)
+        defer { try? Self.taskset(thread, allowed) }
 
         let loop = try EventLoop()
         // Spawned from this thread, the hog inherits the single-CPU affinity.
