@@ -11,7 +11,7 @@ enum RESP {
         var size = 1 + decimalDigits(arguments.count) + 2
         for argument in arguments { size += 1 + decimalDigits(argument.count) + 2 + argument.count + 2 }
         var out: [UInt8] = []
-        out.reserveCapacity(size)
+        out.reserveCapacity(size + 1)  // + the NUL withTerminatedCommand adds
         out.append(UInt8(ascii: "*"))
         appendDecimal(arguments.count, to: &out)
         out.append(13); out.append(10)
@@ -23,6 +23,20 @@ enum RESP {
             out.append(13); out.append(10)
         }
         return out
+    }
+
+    /// Calls `body` with the encoding of `arguments` followed by a NUL byte that is not part of
+    /// the command (`length` excludes it). Why: hiredis reads the formatted buffer as a C string —
+    /// it finds SUBSCRIBE's channel names with `strchr` and peeks one byte past the first
+    /// argument — which is safe with its own sds buffers (always terminated) and reads past the
+    /// end of ours otherwise: a test process aborted on `nextArgument: Assertion 'p' failed`.
+    static func withTerminatedCommand<R>(_ arguments: [[UInt8]], _ body: (_ text: UnsafePointer<CChar>, _ length: Int) -> R) -> R {
+        var bytes = command(arguments)
+        let length = bytes.count
+        bytes.append(0)
+        return bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!, length) }
+        }
     }
 
     static func decimalDigits(_ value: Int) -> Int {

@@ -237,19 +237,17 @@ public final class RedisConnection {
         let command = PendingCommand(completion: completion, timeout: limit,
                                      deadline: limit == 0 ? 0 : EventLoop.hrtime / 1_000_000 + limit,
                                      endpoint: endpointDescription)
-        let status = RESP.command(arguments).withUnsafeBufferPointer { formatted in
-            formatted.withMemoryRebound(to: CChar.self) { text in
-                redisAsyncFormattedCommand(ac, { ac, reply, privdata in
-                    guard let privdata else { return }
-                    let command = Unmanaged<PendingCommand>.fromOpaque(privdata).takeRetainedValue()
-                    if let ac, let data = ac.pointee.data {
-                        Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue().completed(command)
-                    } else {
-                        command.owner?.completed(command)
-                    }
-                    command.finish(reply: reply?.assumingMemoryBound(to: redisReply.self))
-                }, Unmanaged.passRetained(command).toOpaque(), text.baseAddress, text.count)
-            }
+        let status = RESP.withTerminatedCommand(arguments) { text, length in
+            redisAsyncFormattedCommand(ac, { ac, reply, privdata in
+                guard let privdata else { return }
+                let command = Unmanaged<PendingCommand>.fromOpaque(privdata).takeRetainedValue()
+                if let ac, let data = ac.pointee.data {
+                    Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue().completed(command)
+                } else {
+                    command.owner?.completed(command)
+                }
+                command.finish(reply: reply?.assumingMemoryBound(to: redisReply.self))
+            }, Unmanaged.passRetained(command).toOpaque(), text, length)
         }
         if status != REDIS_OK {
             Unmanaged.passUnretained(command).release()

@@ -48,14 +48,12 @@ public final class RedisSubscriber {
     /// privdata is the subscriber itself (unretained; the subscriber outlives its connection).
     private func issue(_ arguments: [String]) {
         guard let ac = connection.context else { return }
-        _ = RESP.command(arguments.map { Array($0.utf8) }).withUnsafeBufferPointer { formatted in
-            formatted.withMemoryRebound(to: CChar.self) { text in
-                redisAsyncFormattedCommand(ac, { _, reply, privdata in
-                    guard let reply, let privdata else { return }
-                    let subscriber = Unmanaged<RedisSubscriber>.fromOpaque(privdata).takeUnretainedValue()
-                    subscriber.deliver(RedisValue(reply: reply.assumingMemoryBound(to: redisReply.self)))
-                }, Unmanaged.passUnretained(self).toOpaque(), text.baseAddress, text.count)
-            }
+        _ = RESP.withTerminatedCommand(arguments.map { Array($0.utf8) }) { text, length in
+            redisAsyncFormattedCommand(ac, { _, reply, privdata in
+                guard let reply, let privdata else { return }
+                let subscriber = Unmanaged<RedisSubscriber>.fromOpaque(privdata).takeUnretainedValue()
+                subscriber.deliver(RedisValue(reply: reply.assumingMemoryBound(to: redisReply.self)))
+            }, Unmanaged.passUnretained(self).toOpaque(), text, length)
         }
     }
 

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CarawayRedis
 
 /// Caraway's own RESP request formatting (what hiredis's formatter produced before).
@@ -15,6 +18,20 @@ import Testing
         #expect(Array(bytes.prefix(prefix.utf8.count)) == Array(prefix.utf8))
         #expect(bytes.count == prefix.utf8.count + 12_345 + 2)
         #expect(bytes.suffix(2) == [13, 10])
+    }
+
+    /// hiredis scans the formatted buffer as a C string (SUBSCRIBE's channel names, one byte past
+    /// the first argument), so what it is handed must end in a NUL that the length excludes.
+    @Test func theBufferHandedToHiredisIsNulTerminatedOutsideItsLength() {
+        for arguments in [["PING"], ["SUBSCRIBE", "a", "b"], ["SET", "k", String(repeating: "v", count: 5_000)]] {
+            let encoded = RESP.command(arguments.map { Array($0.utf8) })
+            RESP.withTerminatedCommand(arguments.map { Array($0.utf8) }) { text, length in
+                #expect(length == encoded.count)
+                #expect(text[length] == 0)
+                #expect(strlen(text) == length)
+                #expect(Array(UnsafeRawBufferPointer(start: text, count: length)) == encoded)
+            }
+        }
     }
 
     @Test func writesDecimalsWithoutLeadingZeros() {
