@@ -119,16 +119,17 @@ import Glibc
         defer { try? Self.taskset(thread, allowed) }
 
         let loop = try EventLoop()
-        // Spawned from this thread, the hog inherits the single-CPU affinity.
+        // Spawned from this thread, the hog inherits the single-CPU affinity. Its handle is closed
+        // only from the exit callback, after libuv has reaped it: a zombie left behind makes
+        // swift-testing's child-wait thread spin and the test process never exit.
+        var exited: ChildProcess?
         let hog = try ChildProcess(loop: loop, executable: "/bin/sh", arguments: ["-c", "while :; do :; done"],
-                                   environment: nil) { _, _ in }
+                                   environment: nil) { _, _ in exited?.close(); exited = nil }
+        exited = hog
         hog.channel.close()
         let wall = EventLoop.hrtime
         let cpu = Self.threadCPUMilliseconds()
-        LoopTimer.once(loop: loop, after: 200) {
-            hog.kill(9)
-            hog.close()
-        }
+        LoopTimer.once(loop: loop, after: 200) { hog.kill(9) }
         loop.run(busyPollingWhile: { true }, budget: 10_000_000_000)
         let used = Self.threadCPUMilliseconds() - cpu
         let elapsed = Double(EventLoop.hrtime - wall) / 1e6
