@@ -21,7 +21,7 @@ extension BrokerScripts {
     ///
     /// Why atomic: the expiry comes from Redis's clock and the delayed set at the same instant,
     /// and the "only if not final" check must not race with a settle storing SUCCESS.
-    static let revoke = RedisScript(name: "revoke", source: """
+    static let revoke = RedisScript(name: "revoke", source: LuaSnippets.writeResult + """
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -43,14 +43,7 @@ extension BrokerScripts {
           local ok, decoded = pcall(cjson.decode, current)
           write = ok and type(decoded) == 'table' and rewritable[decoded['status']] == true
         end
-        if write then
-          if resultTTL > 0 then
-            redis.call('SET', KEYS[i], record, 'EX', resultTTL)
-          else
-            redis.call('SET', KEYS[i], record)
-          end
-          redis.call('PUBLISH', KEYS[i], record)
-        end
+        if write then write_result(i, record, resultTTL) end
       end
     end
     return added

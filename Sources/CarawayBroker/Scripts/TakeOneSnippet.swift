@@ -37,18 +37,11 @@ extension LuaSnippets {
 
     """
 
-    /// `store_result(kr, value, ttl)`: stores `value` at KEYS[kr] (with an expiry when `ttl` > 0)
-    /// and PUBLISHes it on the key's own name (what wakes `AsyncResult.get()`), unless KEYS[kr]
-    /// is '' or already holds a SUCCESS — a duplicate run never overwrites one (Celery's guard,
-    /// spec §4.2).
-    static let storeResult = """
-    local function store_result(kr, value, ttl)
-      if KEYS[kr] == '' then return end
-      local current = redis.call('GET', KEYS[kr])
-      if current then
-        local ok, decoded = pcall(cjson.decode, current)
-        if ok and type(decoded) == 'table' and decoded['status'] == 'SUCCESS' then return end
-      end
+    /// `write_result(kr, value, ttl)`: SET KEYS[kr] to `value` (with an expiry when `ttl` > 0)
+    /// and PUBLISH it on the key's own name (what wakes `AsyncResult.get()`), as Celery's Redis
+    /// backend does. The callers decide whether to write (`store_result`, `revoke`).
+    static let writeResult = """
+    local function write_result(kr, value, ttl)
       ttl = tonumber(ttl)
       if ttl and ttl > 0 then
         redis.call('SET', KEYS[kr], value, 'EX', ttl)
@@ -56,6 +49,21 @@ extension LuaSnippets {
         redis.call('SET', KEYS[kr], value)
       end
       redis.call('PUBLISH', KEYS[kr], value)
+    end
+
+    """
+
+    /// `store_result(kr, value, ttl)`: ``writeResult`` unless KEYS[kr] is '' or already holds a
+    /// SUCCESS — a duplicate run never overwrites one (Celery's guard, spec §4.2).
+    static let storeResult = writeResult + """
+    local function store_result(kr, value, ttl)
+      if KEYS[kr] == '' then return end
+      local current = redis.call('GET', KEYS[kr])
+      if current then
+        local ok, decoded = pcall(cjson.decode, current)
+        if ok and type(decoded) == 'table' and decoded['status'] == 'SUCCESS' then return end
+      end
+      write_result(kr, value, ttl)
     end
 
     """
