@@ -207,36 +207,49 @@ class Bench:
 
     def burn_down(self, key: str, index: int, mode: str, count: int, max_tasks_per_child: int = 0, proxy: bool = False,
                   nodes: int = 1, measure_memory: bool = False, systems: list[str] | None = None,
-                  database: str | None = None, trials: int = 1) -> dict:
-        figures = {}
-        for system in systems or self.order(index):
-            url = self.start_proxy() if proxy else None
-            workers = self.start_workers(system, count=nodes, redis_url=url, max_tasks_per_child=max_tasks_per_child,
-                                         database=database)
-            # A short untimed run first, for both systems alike: first-task costs (page faults,
-            # imports, connection set-up in each pool process) are not the steady state measured.
-            self.run_load(mode, self.redis.url, max(20, min(2_000, count // 10)))
-            log(f"{key}: {system} × {nodes}, {count} tasks" + (f", {trials} trials" if trials > 1 else ""))
-            figures[system] = median_trial([self.run_load(mode, self.redis.url, count) for _ in range(trials)])
-            if measure_memory:
-                figures[system]["memory"] = memory_kib(workers[0].process.pid)
-            if proxy:
-                figures[system]["proxy_rtt"] = self.proxy_rtt
-            self.stop_workers(workers)
-            self.stop_proxy()
-        return figures
+                  database: str | None = None, trials: int = 1, redis_limit: bool = False) -> dict:
+        """One burn-down per system, or `trials` rounds of them: each round starts fresh workers for
+        both systems back to back (who goes first alternates), so the two systems' trials meet the
+        same host minutes, and one worker instance the VM happens to treat badly is one trial, not
+        all of them. With `redis_limit`, redis-benchmark runs at the start of each round too."""
+        runs: dict[str, list[dict]] = {}
+        limits: list[dict] = []
+        for trial in range(trials):
+            if redis_limit:
+                limits.append(self.redis_benchmark())
+            for system in systems or self.order(index + trial):
+                url = self.start_proxy() if proxy else None
+                workers = self.start_workers(system, count=nodes, redis_url=url, max_tasks_per_child=max_tasks_per_child,
+                                             database=database)
+                # A short untimed run first, for both systems alike: first-task costs (page faults,
+                # imports, connection set-up in each pool process) are not the steady state measured.
+                self.run_load(mode, self.redis.url, max(20, min(2_000, count // 10)))
+                log(f"{key}: {system} × {nodes}, {count} tasks" + (f", trial {trial + 1} of {trials}" if trials > 1 else ""))
+                run = self.run_load(mode, self.redis.url, count)
+                if measure_memory:
+                    run["memory"] = memory_kib(workers[0].process.pid)
+                if proxy:
+                    run["proxy_rtt"] = self.proxy_rtt
+                runs.setdefault(system, []).append(run)
+                self.stop_workers(workers)
+                self.stop_proxy()
+        if limits:
+            self.results["redis_benchmark"] = median_limit(limits)
+        return {system: median_trial(system_runs) for system, system_runs in runs.items()}
 
     def latency(self, index: int) -> dict:
-        figures = {}
-        for system in self.order(index):
-            workers = self.start_workers(system)
-            # No separate warm-up run: each latency run makes 50 untimed calls first (caraway-bench),
-            # which warm the worker as well as the load generator.
-            log(f"c: {system}, {self.args.trials} × {self.args.calls} sequential add calls")
-            figures[system] = median_percentiles([self.run_load("latency", self.redis.url, self.args.calls)
-                                                  for _ in range(self.args.trials)])
-            self.stop_workers(workers)
-        return figures
+        """`trials` rounds of 1,000 sequential calls per system, fresh workers each round (as in
+        burn_down); each percentile is the median over the rounds."""
+        runs: dict[str, list[dict]] = {}
+        for trial in range(self.args.trials):
+            for system in self.order(index + trial):
+                workers = self.start_workers(system)
+                # No separate warm-up run: each latency run makes 50 untimed calls first (caraway-bench),
+                # which warm the worker as well as the load generator.
+                log(f"c: {system}, {self.args.calls} sequential add calls, trial {trial + 1} of {self.args.trials}")
+                runs.setdefault(system, []).append(self.run_load("latency", self.redis.url, self.args.calls))
+                self.stop_workers(workers)
+        return {system: median_percentiles(system_runs) for system, system_runs in runs.items()}
 
     def start_proxy(self) -> str:
         process = subprocess.Popen([str(self.load), "proxy", self.redis.url, str(self.args.proxy_one_way_us)],
@@ -329,12 +342,27 @@ class Bench:
 
 def median_trial(trials: list[dict]) -> dict:
     """The trial with the median rate, every rate kept: one 1.5 s Caraway burn-down on this VM
-    swings ±20 % with the host, where Celery's 20 s one averages the same noise away."""
+    swings ±20 % with the host, where Celery's 20 s one averages the same noise away. Memory, when
+    measured, is each figure's median over the trials (every trial kept)."""
     ranked = sorted(trials, key=lambda t: t["tasks_per_second"])
     chosen = dict(ranked[(len(ranked) - 1) // 2])
     if len(trials) > 1:
         chosen["trials_tasks_per_second"] = [t["tasks_per_second"] for t in trials]
+        if "memory" in chosen:
+            chosen["memory"] = {"rss_kib": statistics.median(t["memory"]["rss_kib"] for t in trials),
+                                "pss_kib": statistics.median(t["memory"]["pss_kib"] for t in trials),
+                                "processes": chosen["memory"]["processes"],
+                                "trials": [t["memory"] for t in trials]}
     return chosen
+
+
+def median_limit(limits: list[dict]) -> dict:
+    """redis-benchmark measured once per round of (a): each rate's median (every round kept)."""
+    if len(limits) == 1:
+        return limits[0]
+    out = {test: statistics.median(l[test] for l in limits) for test in ("lpush", "rpop", "pair")}
+    out["trials"] = limits
+    return out
 
 
 def median_percentiles(trials: list[dict]) -> dict:
@@ -460,7 +488,16 @@ def markdown(results: dict) -> str:
                   f"kombu {m['kombu']} / Python {m['python']}"]
     if rb:
         lines.append(f"redis-benchmark on the same Redis: LPUSH {rb['lpush']:,.0f}/s, RPOP {rb['rpop']:,.0f}/s, "
-                     f"pair {rb['pair']:,.0f}/s.")
+                     f"pair {rb['pair']:,.0f}/s" + (" (medians of one run per round of (a): pair "
+                     + " / ".join(f"{t['pair']:,.0f}" for t in rb["trials"]) + "/s)." if "trials" in rb else "."))
+    s = results["scenarios"]
+    for key, label, pick in (("a_noop", "(a) tasks/s", lambda t: f"{t:,.0f}"), ("c_latency", "(c) p99 ms", None)):
+        for system in ("caraway", "celery"):
+            figure = s.get(key, {}).get(system, {})
+            trials = figure.get("trials_tasks_per_second") if pick else [t["p99_ms"] for t in figure.get("trials", [])]
+            if trials:
+                text = " / ".join(pick(t) if pick else f"{t:.2f}" for t in trials)
+                lines.append(f"{label}, {system}, per round (fresh workers each round): {text}.")
     f = results["scenarios"].get("f_latency_1ms")
     if f:
         rtt = f["caraway"]["proxy_rtt"]
@@ -509,10 +546,12 @@ def main() -> int:
                              "beat_ticks": args.beat_ticks, "smoke": args.smoke})
     started = time.monotonic()
     try:
-        results["redis_benchmark"] = bench.redis_benchmark()
+        if not only & set("ad"):
+            results["redis_benchmark"] = bench.redis_benchmark()  # else measured per round of (a)
         s = results["scenarios"]
         if only & set("ad"):
-            s["a_noop"] = bench.burn_down("a", 0, "noop", args.tasks, measure_memory=True, trials=args.trials)
+            s["a_noop"] = bench.burn_down("a", 0, "noop", args.tasks, measure_memory=True, trials=args.trials,
+                                          redis_limit=True)
         if "b" in only:
             s["b_results"] = bench.burn_down("b", 1, "results", args.tasks)
         if "c" in only:

@@ -39,6 +39,13 @@ def test_bench_harness_smoke_run_produces_every_figure_for_both_systems(caraway_
         assert len(trials) == 2 and min(t["p99_ms"] for t in trials) <= s["c_latency"][system]["p99_ms"] <= max(
             t["p99_ms"] for t in trials), s["c_latency"][system]
     assert s["f_latency_1ms"]["caraway"]["proxy_rtt"]["added_p50_ms"] > 0.5, s["f_latency_1ms"]
-    assert report["redis_benchmark"]["pair"] > 0
+    # Each round of (a) starts fresh workers and measures redis-benchmark too; medians over the rounds.
+    for system in ("caraway", "celery"):
+        memory = s["a_noop"][system]["memory"]
+        assert len(memory["trials"]) == 2 and min(t["rss_kib"] for t in memory["trials"]) <= memory["rss_kib"], memory
+    limit = report["redis_benchmark"]
+    assert len(limit["trials"]) == 2 and min(t["pair"] for t in limit["trials"]) <= limit["pair"] <= max(
+        t["pair"] for t in limit["trials"]), limit
+    assert limit["pair"] > 0
     table = (tmp_path / "latest.md").read_text()
     assert "| (a) no-op burn-down |" in table and "Caraway/Celery" in table
