@@ -35,6 +35,8 @@ public final class Consumer {
     var ackedEarly: Set<String> = []
     var queueOrder: [String]
     var keyOrder: [String] = []
+    /// True once a reserve found every queue empty: idle children then wait on the waiter rather
+    /// than reserving, and a wake-up probes for one of them at a time (``probe()``).
     var queuesEmpty = false
     var draining = false
     /// Set when running tasks were requeued instead of finished (second signal, grace over).
@@ -70,10 +72,7 @@ public final class Consumer {
         pool.onAvailable = { [weak self] _ in self?.fill() }
         pool.onReply = { [weak self] child, reply in self?.completed(child, reply) }
         pool.onLost = { [weak self] child, status, signal in self?.lost(child, status: status, signal: signal) }
-        waiter.onData = { [weak self] in
-            self?.queuesEmpty = false
-            self?.fill()
-        }
+        waiter.onData = { [weak self] in self?.probe() }
     }
 
     /// Tasks running now (for inspect), oldest first.
@@ -107,6 +106,21 @@ public final class Consumer {
             }
             reserve(for: child)
         }
+    }
+
+    /// The waiter saw a message land while the queues looked empty: reserve for one idle child
+    /// only. The others keep waiting on the waiter (re-armed once this reserve is answered), so a
+    /// lone message — a round trip's call — costs one reserve script, not one per idle child, and
+    /// the sibling reserves that would find nothing do not delay the one that finds it (Redis runs
+    /// a batch of commands before it answers any). A burst still fills every child: the re-armed
+    /// `BLMOVE` returns at once while the queue holds more, and busy children refill through the
+    /// reserve that rides along with each settle (docs/performance.md).
+    func probe() {
+        guard !draining, isBrokerReady() else { return }
+        guard let child = pool.available.first(where: {
+            deliveries[ObjectIdentifier($0)] == nil && !reserving.contains(ObjectIdentifier($0))
+        }) else { return }
+        reserve(for: child)
     }
 
     /// Forgets that the queues looked empty (e.g. after a reconnect) and fills.
@@ -148,6 +162,8 @@ public final class Consumer {
                 return
             }
             dispatch(reservation, to: child)
+            // After a probe the queues still count as empty: other idle children wait on the waiter.
+            if queuesEmpty, !draining { fill() }
         case .failure(.leaseLost):
             logger.warning("node.reserve_refused_lease_lost", metadata: ["node.id": "\(broker.nodeID)"])
             checkDrained()
@@ -160,11 +176,13 @@ public final class Consumer {
         }
     }
 
-    /// `child` if a reserve for it may ride along with the settle of the task it just finished:
-    /// exactly when ``fill()`` would reserve for it next.
+    /// `child` if a reserve for it may ride along with the settle of the task it just finished.
+    /// Also while the queues looked empty: the child ran a message, so something arrived since,
+    /// and a reserve inside the settle script costs a few `RPOP`s, where waiting for the waiter
+    /// costs a `BLMOVE` round trip and a reserve of its own.
     func reserveTarget(after child: PoolChild) -> PoolChild? {
         let id = ObjectIdentifier(child)
-        guard !draining, !queuesEmpty, isBrokerReady(), child.state == .idle, child.holdsSlot,
+        guard !draining, isBrokerReady(), child.state == .idle, child.holdsSlot,
               deliveries[id] == nil, !reserving.contains(id) else { return nil }
         return child
     }

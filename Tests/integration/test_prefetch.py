@@ -43,3 +43,30 @@ def test_a_node_never_holds_more_messages_than_children(redis_server, start_node
         time.sleep(0.01)
     assert all(r.get(timeout=1) == 0.3 for r in results)
     wait_until(lambda: held_by(client, node.name) == 0, 5, "in-flight to empty")
+
+
+def rpop_calls(client) -> int:
+    return int(client.info("commandstats").get("cmdstat_rpop", {}).get("calls", 0))
+
+
+def test_a_message_landing_on_idle_nodes_costs_one_reserve_per_node_not_one_per_child(redis_server, start_node,
+                                                                                       celery_app):
+    """No thundering herd: when a message lands while every child idles, each node probes with
+    one reserve (its other children keep waiting on the queue), instead of one reserve per idle
+    child. Measured on 3 nodes × 8 children: 25 → 4 scripts per call (docs/performance.md).
+
+    Counted in RPOPs, which only reserves make (heartbeats and other periodic scripts do not):
+    a reserve pops each of the queue's 4 priority lists until one has a message."""
+    nodes = [start_node(redis_server.url, concurrency=6) for _ in range(2)]
+    client = redis_server.client
+    assert celery_app.send_task("caraway.add", args=[1, 1]).get(timeout=10) == 2  # everyone warm and idle
+    time.sleep(0.5)
+    for round_ in range(5):
+        before = rpop_calls(client)
+        assert celery_app.send_task("caraway.add", args=[round_, 1]).get(timeout=10) == round_ + 1
+        time.sleep(0.3)  # the losing node's probe, and any re-arm, are answered
+        rpops = rpop_calls(client) - before
+        # The winner's probe (1 RPOP) and settle-and-reserve (4), the other node's probe (4): 9.
+        # One reserve per idle child would be ~11 × 4 + 1.
+        assert rpops <= 4 * (len(nodes) + 1), f"round {round_}: {rpops} RPOPs for one message on {len(nodes)} idle nodes"
+    assert all(node.process.poll() is None for node in nodes)
