@@ -207,15 +207,15 @@ class Bench:
 
     def burn_down(self, key: str, index: int, mode: str, count: int, max_tasks_per_child: int = 0, proxy: bool = False,
                   nodes: int = 1, measure_memory: bool = False, systems: list[str] | None = None,
-                  database: str | None = None, trials: int = 1, redis_limit: bool = False) -> dict:
+                  database: str | None = None, trials: int = 1, limits: list[dict] | None = None) -> dict:
         """One burn-down per system, or `trials` rounds of them: each round starts fresh workers for
         both systems back to back (who goes first alternates), so the two systems' trials meet the
         same host minutes, and one worker instance the VM happens to treat badly is one trial, not
-        all of them. With `redis_limit`, redis-benchmark runs at the start of each round too."""
+        all of them. Given `limits`, redis-benchmark runs at the start of each round and its rates
+        are appended there."""
         runs: dict[str, list[dict]] = {}
-        limits: list[dict] = []
         for trial in range(trials):
-            if redis_limit:
+            if limits is not None:
                 limits.append(self.redis_benchmark())
             for system in systems or self.order(index + trial):
                 url = self.start_proxy() if proxy else None
@@ -233,8 +233,6 @@ class Bench:
                 runs.setdefault(system, []).append(run)
                 self.stop_workers(workers)
                 self.stop_proxy()
-        if limits:
-            self.results["redis_benchmark"] = median_limit(limits)
         return {system: median_trial(system_runs) for system, system_runs in runs.items()}
 
     def latency(self, index: int) -> dict:
@@ -491,13 +489,16 @@ def markdown(results: dict) -> str:
                      f"pair {rb['pair']:,.0f}/s" + (" (medians of one run per round of (a): pair "
                      + " / ".join(f"{t['pair']:,.0f}" for t in rb["trials"]) + "/s)." if "trials" in rb else "."))
     s = results["scenarios"]
-    for key, label, pick in (("a_noop", "(a) tasks/s", lambda t: f"{t:,.0f}"), ("c_latency", "(c) p99 ms", None)):
-        for system in ("caraway", "celery"):
-            figure = s.get(key, {}).get(system, {})
-            trials = figure.get("trials_tasks_per_second") if pick else [t["p99_ms"] for t in figure.get("trials", [])]
-            if trials:
-                text = " / ".join(pick(t) if pick else f"{t:.2f}" for t in trials)
-                lines.append(f"{label}, {system}, per round (fresh workers each round): {text}.")
+    for system in ("caraway", "celery"):
+        rates = s.get("a_noop", {}).get(system, {}).get("trials_tasks_per_second", [])
+        if rates:
+            lines.append(f"(a) tasks/s, {system}, per round (fresh workers each round): "
+                         + " / ".join(f"{r:,.0f}" for r in rates) + ".")
+    for system in ("caraway", "celery"):
+        rounds = s.get("c_latency", {}).get(system, {}).get("trials", [])
+        if rounds:
+            lines.append(f"(c) p99 ms, {system}, per round (fresh workers each round): "
+                         + " / ".join(f"{t['p99_ms']:.2f}" for t in rounds) + ".")
     f = results["scenarios"].get("f_latency_1ms")
     if f:
         rtt = f["caraway"]["proxy_rtt"]
@@ -550,8 +551,10 @@ def main() -> int:
             results["redis_benchmark"] = bench.redis_benchmark()  # else measured per round of (a)
         s = results["scenarios"]
         if only & set("ad"):
+            limits: list[dict] = []
             s["a_noop"] = bench.burn_down("a", 0, "noop", args.tasks, measure_memory=True, trials=args.trials,
-                                          redis_limit=True)
+                                          limits=limits)
+            results["redis_benchmark"] = median_limit(limits)
         if "b" in only:
             s["b_results"] = bench.burn_down("b", 1, "results", args.tasks)
         if "c" in only:

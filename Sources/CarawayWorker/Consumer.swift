@@ -163,7 +163,7 @@ public final class Consumer {
             }
             dispatch(reservation, to: child)
             // After a probe the queues still count as empty: other idle children wait on the waiter.
-            if queuesEmpty, !draining { fill() }
+            if queuesEmpty { fill() }
         case .failure(.leaseLost):
             logger.warning("node.reserve_refused_lease_lost", metadata: ["node.id": "\(broker.nodeID)"])
             checkDrained()
