@@ -62,7 +62,7 @@ let package = Package(
         ], resources: [.embedInCode("Resources/openapi.yaml")]),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
         .executableTarget(name: "CarawayBench", dependencies: [
-            "CCaraway", "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", .product(name: "Logging", package: "swift-log"),
+            "CCaraway", "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", "CarawayWorker", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),  // a script-style tool: top-level state, one thread
 
         .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),

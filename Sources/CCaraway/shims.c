@@ -52,6 +52,13 @@ int caraway_spawn_script(const char *path, char *const argv[], char *const envp[
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(path, argv, envp);
+    /* ETXTBSY: some other process still holds the file open for writing — typically a fork
+     * (ours or anyone's) that inherited the writer's fd and has not closed it yet. That window
+     * is short, so wait it out briefly instead of failing the task. */
+    for (int attempt = 0; attempt < 50 && errno == ETXTBSY; attempt++) {
+        usleep(2000);
+        execve(path, argv, envp);
+    }
     _exit(127);
 }
 

@@ -140,6 +140,7 @@ public final class Node {
         }
         recoverer.isEnabled = { [unowned self] in self.heartbeater.isRegistered }
         consumer.onExecutionEvent = { [unowned self] in self.executionEvent($0) }
+        consumer.eventsNeedArguments = { [unowned self] in self.beat?.history != nil || self.events.taskEventsEnabled }
         consumer.isRevoked = { [unowned self] in self.revocations.contains($0) }
         events.workerState = { [unowned self] in
             EventDispatcher.WorkerState(active: self.consumer.active.count, processed: self.consumer.stats.totals.values.reduce(0, +))

@@ -18,11 +18,16 @@ import Glibc
 //   caraway-bench rtt REDIS_URL COUNT        COUNT sequential PINGs (to measure an injected delay)
 //   caraway-bench proxy REDIS_URL MICROS     a TCP proxy to Redis holding each chunk MICROS each way;
 //                                            prints {"port": N} once listening, runs until killed
+//   caraway-bench micro COUNT [STEP]         the node's per-task CPU steps in isolation (Micro.swift)
 // Prints one JSON object on stdout.
 
 func now() -> Double { Double(EventLoop.hrtime) / 1e9 }
 
 let arguments = CommandLine.arguments
+if (3...4).contains(arguments.count), arguments[1] == "micro", let count = Int(arguments[2]), count > 0 {
+    try runMicro(count: count, only: arguments.count == 4 ? arguments[3] : nil)
+    exit(0)
+}
 guard arguments.count == 4, let count = Int(arguments[3]), count > 0, let endpoint = try? RedisEndpoint.parse(arguments[2]) else {
     fputs("usage: caraway-bench noop|results|latency|rtt REDIS_URL COUNT | proxy REDIS_URL MICROSECONDS\n", stderr)
     exit(2)

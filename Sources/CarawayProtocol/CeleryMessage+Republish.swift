@@ -24,8 +24,9 @@ extension CeleryMessage {
         deliveries: Int? = nil,
         extraHeaders: JSONObject = [:]
     ) -> JSONObject {
-        var headers = self.headers
-        var properties = self.properties
+        var envelope = self.envelope  // built once: headers and properties come from it
+        var headers = envelope["headers"]?.objectValue ?? JSONObject()
+        var properties = envelope["properties"]?.objectValue ?? JSONObject()
         if let retries { headers["retries"] = JSON(retries) }
         if let eta { headers["eta"] = .string(Timestamp.format(eta)) }
         if let deliveries { headers[CeleryMessage.deliveriesHeader] = JSON(deliveries) }
@@ -42,7 +43,6 @@ extension CeleryMessage {
             properties["delivery_info"] = .object(info)
         }
         for (key, value) in extraHeaders { headers[key] = value }
-        var envelope = self.envelope
         envelope["headers"] = .object(headers)
         envelope["properties"] = .object(properties)
         return envelope

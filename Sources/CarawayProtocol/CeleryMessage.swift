@@ -1,27 +1,43 @@
 /// A Celery protocol v2 task message as kombu's Redis transport carries it (spec §1).
 ///
 /// One Redis list element is a JSON envelope `{body, content-encoding, content-type,
-/// headers, properties}` whose `body` is base64 of `[args, kwargs, embed]`. Decoding
-/// keeps the whole ``envelope`` so the message can be re-published with small edits
-/// (``republished(deliveryTag:retries:eta:redelivered:deliveries:extraHeaders:)``)
-/// without re-encoding anything it does not change. Values are immutable snapshots and
-/// safe to share across threads.
+/// headers, properties}` whose `body` is base64 of `[args, kwargs, embed]`. Decoding validates
+/// the whole envelope and body but builds only the fields a node reads per task; it keeps the
+/// envelope bytes (``raw``) and the body's JSON (`args`, `kwargs` as unparsed, validated byte
+/// ranges), so the full trees (``envelope``, ``headers``, ``properties``, ``args``, ``kwargs``)
+/// are built only when asked for — republishing, inspect, history — and a task's arguments go
+/// to its child exactly as the producer wrote them (``argsJSON``, ``kwargsJSON``). Values are
+/// immutable snapshots and safe to share across threads.
 public struct CeleryMessage: Sendable {
-    /// The whole outer object, exactly as decoded.
-    public var envelope: JSONObject
-    /// `envelope.headers`.
-    public var headers: JSONObject
-    /// `envelope.properties` (empty if the producer sent none).
-    public var properties: JSONObject
+    /// The envelope bytes exactly as they were on the list.
+    public let raw: [UInt8]
+    /// The body after undoing `body_encoding`: the JSON array `[args, kwargs, embed]`.
+    let payload: [UInt8]
+    let argsRange: Range<Int>
+    let kwargsRange: Range<Int>
+
+    /// The whole outer object, built from ``raw`` on each access.
+    public var envelope: JSONObject {
+        guard case .object(let object)? = try? JSON.parse(raw) else { return JSONObject() }
+        return object
+    }
+    /// `envelope.headers` (built on each access).
+    public var headers: JSONObject { envelope["headers"]?.objectValue ?? JSONObject() }
+    /// `envelope.properties` (empty if the producer sent none; built on each access).
+    public var properties: JSONObject { envelope["properties"]?.objectValue ?? JSONObject() }
 
     /// Task id (`headers.id`); also the result key suffix.
     public var id: String
     /// Registered task name (`headers.task`).
     public var task: String
-    /// Positional arguments (body element 0).
-    public var args: [JSON]
-    /// Keyword arguments (body element 1).
-    public var kwargs: JSONObject
+    /// Positional arguments (body element 0), as the producer wrote them (validated JSON array).
+    public var argsJSON: ArraySlice<UInt8> { payload[argsRange] }
+    /// Keyword arguments (body element 1), as the producer wrote them (validated JSON object).
+    public var kwargsJSON: ArraySlice<UInt8> { payload[kwargsRange] }
+    /// Positional arguments (body element 0; built on each access).
+    public var args: [JSON] { (try? JSON.parse(argsJSON))?.arrayValue ?? [] }
+    /// Keyword arguments (body element 1; built on each access).
+    public var kwargs: JSONObject { (try? JSON.parse(kwargsJSON))?.objectValue ?? JSONObject() }
     /// Canvas options (body element 2): `callbacks`, `errbacks`, `chain`, `chord`.
     /// A `null` embed, which some producers send for plain tasks, decodes as empty.
     public var embed: JSONObject
@@ -53,6 +69,10 @@ public struct CeleryMessage: Sendable {
     /// How many times Caraway has delivered this message before (`headers.caraway_deliveries`,
     /// 0 if absent). Python ignores unknown headers, so the count survives mixed fleets.
     public var deliveries: Int
+    /// The schedule that fired this execution (`headers.caraway_schedule_id`), if any.
+    public var scheduleID: Int64?
+    /// The schedule tick this execution belongs to (`headers.caraway_tick`), if any.
+    public var tick: Double?
 
     /// `properties.priority` clamped to 0–9; missing or invalid counts as 0, as in kombu.
     public var priority: Int
@@ -79,33 +99,49 @@ public struct CeleryMessage: Sendable {
 }
 
 extension CeleryMessage {
+    /// The parts of an envelope a node reads per task; the rest is validated, not built.
+    static let envelopeSelection = JSONSelection.only([
+        ("content-type", .all), ("body", .all),
+        ("headers", .only(["compression", "task", "id", "timelimit", "redelivered", "retries", "eta", "expires",
+                           "root_id", "parent_id", "group", "group_index", "ignore_result", "shadow", "origin",
+                           deliveriesHeader, "caraway_schedule_id", "caraway_tick"])),
+        ("properties", .only([("delivery_info", .only(["routing_key", "exchange", "redelivered"])),
+                              ("priority", .all), ("delivery_tag", .all), ("reply_to", .all),
+                              ("correlation_id", .all), ("body_encoding", .all)])),
+    ])
+
     /// Decodes one Redis list element.
     ///
     /// Accepts `body_encoding` `base64` (kombu's default on Redis) and `utf-8`/absent (the
     /// body string is the payload). Pure; callable from any thread.
-    /// - Parameter raw: the envelope bytes; they need not outlive the call.
+    /// - Parameter raw: the envelope bytes (kept as ``raw``).
     /// - Returns: the decoded message.
     /// - Throws: ``ProtocolError``: `invalidJSON` for a broken envelope or body,
     ///   `unsupportedContentType` unless `application/json`, `unsupportedCompression` when a
     ///   `compression` header is present, `notProtocolV2` without a `task` header,
     ///   `missingField` / `wrongType` naming the field otherwise.
-    public static func decode(_ raw: UnsafeRawBufferPointer) throws(ProtocolError) -> CeleryMessage {
-        guard case .object(let envelope) = try JSON.parse(raw) else {
+    public static func decode(_ raw: [UInt8]) throws(ProtocolError) -> CeleryMessage {
+        let result: Result<JSON, ProtocolError> = raw.withUnsafeBytes { buffer in
+            Result { () throws(ProtocolError) in try JSON.parse(buffer, selecting: envelopeSelection) }
+        }
+        guard case .object(let envelope) = try result.get() else {
             throw .wrongType(field: "envelope", expected: "a JSON object")
         }
-        return try decode(envelope: envelope)
+        return try decode(raw: raw, selected: envelope)
     }
 
-    /// Decodes one Redis list element. See ``decode(_:)-(UnsafeRawBufferPointer)``.
-    public static func decode(_ raw: [UInt8]) throws(ProtocolError) -> CeleryMessage {
-        let result: Result<CeleryMessage, ProtocolError> = raw.withUnsafeBytes { buffer in
-            Result { () throws(ProtocolError) in try decode(buffer) }
-        }
-        return try result.get()
+    /// Decodes one Redis list element. See ``decode(_:)-([UInt8])``.
+    public static func decode(_ raw: UnsafeRawBufferPointer) throws(ProtocolError) -> CeleryMessage {
+        try decode(Array(raw))
     }
 
-    /// Decodes an already parsed envelope object. See ``decode(_:)-(UnsafeRawBufferPointer)``.
+    /// Decodes an already parsed envelope object. See ``decode(_:)-([UInt8])``.
     public static func decode(envelope: JSONObject) throws(ProtocolError) -> CeleryMessage {
+        try decode(envelope.serialized())
+    }
+
+    /// `envelope` holds the members ``envelopeSelection`` names, built; `raw` is all of it.
+    private static func decode(raw: [UInt8], selected envelope: JSONObject) throws(ProtocolError) -> CeleryMessage {
         guard let contentType = try envelope.optionalString("content-type", path: "content-type") else {
             throw .missingField("content-type")
         }
@@ -121,7 +157,7 @@ extension CeleryMessage {
         guard let id = try headers.optionalString("id", path: "headers.id") else { throw .missingField("headers.id") }
 
         let payload = try decodeBody(envelope: envelope, properties: properties)
-        let (args, kwargs, embed) = try splitPayload(payload)
+        let (argsRange, kwargsRange, embed) = try splitPayload(payload)
 
         var timeLimit: (hard: Double?, soft: Double?) = (nil, nil)
         if let limits = try headers.optionalArray("timelimit", path: "headers.timelimit") {
@@ -135,13 +171,12 @@ extension CeleryMessage {
             ?? false
 
         return CeleryMessage(
-            envelope: envelope,
-            headers: headers,
-            properties: properties,
+            raw: raw,
+            payload: payload,
+            argsRange: argsRange,
+            kwargsRange: kwargsRange,
             id: id,
             task: task,
-            args: args,
-            kwargs: kwargs,
             embed: embed,
             retries: try headers.optionalInt("retries", path: "headers.retries") ?? 0,
             eta: try headers.optionalTimestamp("eta", path: "headers.eta"),
@@ -155,6 +190,9 @@ extension CeleryMessage {
             shadow: try headers.optionalString("shadow", path: "headers.shadow"),
             origin: try headers.optionalString("origin", path: "headers.origin"),
             deliveries: try headers.optionalInt(deliveriesHeader, path: "headers.\(deliveriesHeader)") ?? 0,
+            // Caraway's own bookkeeping headers: read leniently, they never block a task.
+            scheduleID: headers["caraway_schedule_id"]?.intValue.map(Int64.init),
+            tick: headers["caraway_tick"]?.doubleValue,
             priority: clampedPriority(properties["priority"]),
             deliveryTag: try properties.optionalString("delivery_tag", path: "properties.delivery_tag"),
             routingKey: try deliveryInfo.optionalString("routing_key", path: "properties.delivery_info.routing_key"),
@@ -187,37 +225,43 @@ extension CeleryMessage {
         }
     }
 
-    /// The payload bytes' JSON, after undoing `body_encoding`.
-    private static func decodeBody(envelope: JSONObject, properties: JSONObject) throws(ProtocolError) -> JSON {
+    /// The payload bytes, after undoing `body_encoding`.
+    private static func decodeBody(envelope: JSONObject, properties: JSONObject) throws(ProtocolError) -> [UInt8] {
         guard let body = envelope["body"] else { throw .missingField("body") }
         guard case .string(let text) = body else { throw .wrongType(field: "body", expected: "a string") }
         let encoding = try properties.optionalString("body_encoding", path: "properties.body_encoding")
         switch encoding {
         case "base64":
-            let bytes = try Base64.decode(text)
-            return try JSON.parse(bytes)
+            return try Base64.decode(text)
         case nil, "utf-8", "utf8":
-            return try JSON.parse(text)
+            return Array(text.utf8)
         case let other?:
             throw .unsupportedBodyEncoding(other)
         }
     }
 
-    private static func splitPayload(_ payload: JSON) throws(ProtocolError) -> ([JSON], JSONObject, JSONObject) {
-        guard case .array(let parts) = payload, parts.count == 3 else {
+    /// Validates the payload `[args, kwargs, embed]`: args and kwargs stay unparsed byte ranges,
+    /// embed (small, read on every success) is built.
+    private static func splitPayload(_ payload: [UInt8]) throws(ProtocolError) -> (Range<Int>, Range<Int>, JSONObject) {
+        let result: Result<[Range<Int>]?, ProtocolError> = payload.withUnsafeBytes { buffer in
+            Result { () throws(ProtocolError) in try JSON.elementRanges(buffer) }
+        }
+        guard let parts = try result.get(), parts.count == 3 else {
             throw .wrongType(field: "body", expected: "an array [args, kwargs, embed]")
         }
-        guard case .array(let args) = parts[0] else { throw .wrongType(field: "body.args", expected: "an array") }
-        guard case .object(let kwargs) = parts[1] else {
+        guard payload[parts[0].lowerBound] == UInt8(ascii: "[") else {
+            throw .wrongType(field: "body.args", expected: "an array")
+        }
+        guard payload[parts[1].lowerBound] == UInt8(ascii: "{") else {
             throw .wrongType(field: "body.kwargs", expected: "an object")
         }
         let embed: JSONObject
-        switch parts[2] {
+        switch try JSON.parse(payload[parts[2]]) {
         case .null: embed = JSONObject()
         case .object(let object): embed = object
         default: throw .wrongType(field: "body.embed", expected: "an object or null")
         }
-        return (args, kwargs, embed)
+        return (parts[0], parts[1], embed)
     }
 }
 

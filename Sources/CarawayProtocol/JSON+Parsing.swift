@@ -53,9 +53,9 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    private var atEnd: Bool { position >= bytes.count }
+    var atEnd: Bool { position >= bytes.count }
 
-    private func fail(_ reason: String, at offset: Int? = nil) -> ProtocolError {
+    func fail(_ reason: String, at offset: Int? = nil) -> ProtocolError {
         .invalidJSON(offset: offset ?? position, reason: reason)
     }
 
@@ -67,7 +67,7 @@ struct JSONParser {
         return value
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -76,7 +76,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(ProtocolError) -> JSON {
+    mutating func parseValue() throws(ProtocolError) -> JSON {
         guard !atEnd else { throw fail("unexpected end of input, expected a value") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -92,7 +92,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func expectWord(_ word: StaticString) throws(ProtocolError) {
+    mutating func expectWord(_ word: StaticString) throws(ProtocolError) {
         let count = word.utf8CodeUnitCount
         guard position + count <= bytes.count else { throw fail("unexpected end of input in literal") }
         for k in 0..<count where bytes[position + k] != word.utf8Start[k] {
@@ -101,7 +101,7 @@ struct JSONParser {
         position += count
     }
 
-    private mutating func enterContainer() throws(ProtocolError) {
+    mutating func enterContainer() throws(ProtocolError) {
         depth += 1
         guard depth <= JSON.maximumDepth else {
             throw fail("nesting deeper than \(JSON.maximumDepth) levels")
@@ -182,7 +182,7 @@ struct JSONParser {
 
     /// Parses a string starting at its opening quote. Strings without escapes (nearly all
     /// of them in Celery traffic) are validated in place and copied once.
-    private mutating func parseString() throws(ProtocolError) -> String {
+    mutating func parseString() throws(ProtocolError) -> String {
         position += 1
         let start = position
         while position < bytes.count {
@@ -227,20 +227,26 @@ struct JSONParser {
     }
 
     private mutating func appendEscape(to buffer: inout [UInt8]) throws(ProtocolError) {
+        Self.appendUTF8(try readEscape(), to: &buffer)
+    }
+
+    /// Reads one escape sequence starting at its backslash and returns the scalar it stands for
+    /// (a surrogate pair counts as one). Shared by the parser and the validating skimmer.
+    mutating func readEscape() throws(ProtocolError) -> UInt32 {
         let escapeStart = position
         position += 1
         guard !atEnd else { throw fail("unterminated escape sequence") }
         let code = bytes[position]
         position += 1
         switch code {
-        case UInt8(ascii: "\""): buffer.append(0x22)
-        case UInt8(ascii: "\\"): buffer.append(0x5C)
-        case UInt8(ascii: "/"): buffer.append(0x2F)
-        case UInt8(ascii: "b"): buffer.append(0x08)
-        case UInt8(ascii: "f"): buffer.append(0x0C)
-        case UInt8(ascii: "n"): buffer.append(0x0A)
-        case UInt8(ascii: "r"): buffer.append(0x0D)
-        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "\""): return 0x22
+        case UInt8(ascii: "\\"): return 0x5C
+        case UInt8(ascii: "/"): return 0x2F
+        case UInt8(ascii: "b"): return 0x08
+        case UInt8(ascii: "f"): return 0x0C
+        case UInt8(ascii: "n"): return 0x0A
+        case UInt8(ascii: "r"): return 0x0D
+        case UInt8(ascii: "t"): return 0x09
         case UInt8(ascii: "u"):
             var scalar = try readHex4()
             if scalar >= 0xD800 && scalar <= 0xDBFF {
@@ -258,7 +264,7 @@ struct JSONParser {
             } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
                 throw fail("lone low surrogate in \\u escape", at: escapeStart)
             }
-            Self.appendUTF8(scalar, to: &buffer)
+            return scalar
         default:
             throw fail("invalid escape sequence", at: escapeStart)
         }
@@ -303,7 +309,7 @@ struct JSONParser {
 
     /// Validates one multi-byte UTF-8 sequence at `position` (Unicode table 3-7: no overlongs,
     /// no surrogates, nothing above U+10FFFF) and steps over it.
-    private mutating func skipUTF8Sequence() throws(ProtocolError) {
+    mutating func skipUTF8Sequence() throws(ProtocolError) {
         let lead = bytes[position]
         var low: UInt8 = 0x80
         var high: UInt8 = 0xBF
@@ -327,7 +333,7 @@ struct JSONParser {
         position += continuations + 1
     }
 
-    private static func printable(_ byte: UInt8) -> String {
+    static func printable(_ byte: UInt8) -> String {
         byte >= 0x20 && byte < 0x7F ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
     }
 }

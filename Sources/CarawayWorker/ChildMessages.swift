@@ -28,12 +28,30 @@ public struct ChildRequest: Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        let o = JSONObject(uniqueKeys: [
-            ("id", .string(id)), ("task", .string(task)), ("args", .array(args)), ("kwargs", .object(kwargs)),
+        Self.frame(id: id, task: task, argsJSON: JSON.array(args).serialized()[...],
+                   kwargsJSON: JSON.object(kwargs).serialized()[...], retries: retries, queue: queue, rootID: rootID,
+                   parentID: parentID, deliveries: deliveries, softTimeLimit: softTimeLimit)
+    }
+
+    /// One request frame whose `args` and `kwargs` are spliced in as given: already valid JSON
+    /// (an array and an object), such as a message's body parts, which the node passes through
+    /// untouched instead of building and re-serializing them per task (docs/performance.md).
+    public static func frame(id: String, task: String, argsJSON: ArraySlice<UInt8>, kwargsJSON: ArraySlice<UInt8>,
+                             retries: Int, queue: String, rootID: String?, parentID: String?, deliveries: Int,
+                             softTimeLimit: Double?) -> [UInt8] {
+        var json = JSONObject(uniqueKeys: [
+            ("id", .string(id)), ("task", .string(task)),
             ("retries", JSON(retries)), ("queue", .string(queue)), ("root_id", JSON(rootID)),
             ("parent_id", JSON(parentID)), ("deliveries", JSON(deliveries)), ("soft", JSON(softTimeLimit)),
-        ])
-        return FrameDecoder.frame(o.serialized())
+        ]).serialized()
+        json.removeLast()  // the closing brace: the raw members follow
+        json.reserveCapacity(json.count + argsJSON.count + kwargsJSON.count + 22)
+        json.append(contentsOf: #","args":"#.utf8)
+        json.append(contentsOf: argsJSON)
+        json.append(contentsOf: #","kwargs":"#.utf8)
+        json.append(contentsOf: kwargsJSON)
+        json.append(UInt8(ascii: "}"))
+        return FrameDecoder.frame(json)
     }
 
     public init(decoding payload: [UInt8]) throws {

@@ -5,12 +5,12 @@ extension Consumer {
     func emit(_ state: String, _ message: CeleryMessage, queue: String?, pid: Int32? = nil, runtime: Double? = nil,
               result: JSON? = nil, error: String? = nil, withArguments: Bool = false) {
         guard let sink = onExecutionEvent else { return }
+        let withArguments = withArguments && eventsNeedArguments()
         sink(ExecutionEvent(taskID: message.id, task: message.task, state: state, at: clock.now, node: configuration.nodeName,
                             queue: queue, childPID: pid.map(Int.init), retries: message.retries,
                             args: withArguments ? message.args : nil, kwargs: withArguments ? message.kwargs : nil,
                             runtime: runtime, result: result, error: error,
-                            scheduleID: message.headers["caraway_schedule_id"]?.intValue.map(Int64.init),
-                            tick: message.headers["caraway_tick"]?.doubleValue,
+                            scheduleID: message.scheduleID, tick: message.tick,
                             rootID: withArguments ? message.rootID : nil, parentID: withArguments ? message.parentID : nil))
     }
 }

@@ -54,6 +54,9 @@ public final class Consumer {
     public var onDelayed: (() -> Void)?
     /// Execution history sink: every state transition of every task this node handles.
     public var onExecutionEvent: ((ExecutionEvent) -> Void)?
+    /// Whether the sink wants a task's arguments now (history or Celery task events are on):
+    /// building them costs a parse per task that nothing else needs.
+    public var eventsNeedArguments: () -> Bool = { true }
     /// The node's view of the durable revocation set (checked again right before a task runs).
     public var isRevoked: (String) -> Bool = { _ in false }
 
@@ -256,9 +259,11 @@ public final class Consumer {
         let hard = message.timeLimit.hard ?? entry.options.hardTimeLimit ?? configuration.hardTimeLimit
         let delivery = Delivery(reservation: reservation, message: message, options: entry.options, child: child, startedAt: now)
         deliveries[ObjectIdentifier(child)] = delivery
-        let request = ChildRequest(id: message.id, task: message.task, args: message.args, kwargs: message.kwargs,
-                                   retries: message.retries, queue: reservation.queue, rootID: message.rootID,
-                                   parentID: message.parentID, deliveries: message.deliveries + 1, softTimeLimit: soft)
+        // The producer's args/kwargs bytes go to the child as they are: the node never builds them.
+        let frame = ChildRequest.frame(id: message.id, task: message.task, argsJSON: message.argsJSON,
+                                       kwargsJSON: message.kwargsJSON, retries: message.retries, queue: reservation.queue,
+                                       rootID: message.rootID, parentID: message.parentID,
+                                       deliveries: message.deliveries + 1, softTimeLimit: soft)
         if let soft, soft > 0 {
             delivery.softTimer = LoopTimer.once(loop: loop, after: UInt64(min(soft, CeleryMessage.maximumTimeLimit) * 1000)) { [weak child] in
                 _ = child?.process.kill(10) // SIGUSR1: the child raises its soft-limit flag
@@ -280,6 +285,6 @@ public final class Consumer {
             ackedEarly.insert(reservation.field)
             broker.settle(reservation, result: nil) { _ in }
         }
-        pool.run(request.encoded(), on: child)
+        pool.run(frame, on: child)
     }
 }

@@ -248,4 +248,47 @@ struct CeleryMessageTests {
             () throws(ProtocolError) in try decode(["ignore_result": "yes"])
         }
     }
+
+    @Test("Every captured message decodes to what a full parse of its envelope and body says")
+    func lazyPartsMatchAFullParse() throws {
+        for name in Fixture.messageNames {
+            let raw = try Fixture.bytes(name)
+            let message = try CeleryMessage.decode(raw)
+            let envelope = try #require(JSON.parse(raw).objectValue)
+            #expect(message.raw == raw)
+            #expect(message.envelope == envelope)
+            #expect(message.headers == envelope["headers"]?.objectValue)
+            #expect(message.properties == (envelope["properties"]?.objectValue ?? [:]))
+            let body = try #require(envelope["body"]?.stringValue)
+            let payload = try #require(JSON.parse(Base64.decode(body)).arrayValue)
+            #expect(message.args == payload[0].arrayValue, "\(name)")
+            #expect(message.kwargs == payload[1].objectValue, "\(name)")
+            #expect(try JSON.parse(message.argsJSON) == payload[0], "\(name)")
+            #expect(try JSON.parse(message.kwargsJSON) == payload[1], "\(name)")
+            #expect(message.embed == (payload[2].objectValue ?? [:]), "\(name)")
+        }
+    }
+
+    @Test("args and kwargs are the producer's own bytes, spacing and escapes included")
+    func argumentsPassThroughUntouched() throws {
+        let body = #"[ [1, "\u00e9", 2.50] , {"k" : [null]}, null ]"#
+        let raw = Array(#"{"body": "\#(Base64.encodeToString(Array(body.utf8)))", "content-type": "application/json", "headers": {"task": "t", "id": "i", "argsrepr": "(1, 'é', 2.5)"}, "properties": {"body_encoding": "base64"}}"#.utf8)
+        let message = try CeleryMessage.decode(raw)
+        #expect(String(decoding: message.argsJSON, as: UTF8.self) == #"[1, "\u00e9", 2.50]"#)
+        #expect(String(decoding: message.kwargsJSON, as: UTF8.self) == #"{"k" : [null]}"#)
+        #expect(message.args == [1, "é", .number(JSONNumber(literal: "2.50")!)])
+        #expect(message.embed.isEmpty)
+    }
+
+    @Test("A broken value in a header the node never reads still fails the decode, with the parser's error")
+    func unbuiltHeadersAreValidated() throws {
+        for value in [#""\ud800""#, "01", "[1,]", #""\u12""#, "[[[["] {
+            let raw = Array(#"{"content-type": "application/json", "headers": {"task": "t", "id": "i", "argsrepr": \#(value)}, "body": "W1tdLHt9LG51bGxd", "properties": {"body_encoding": "base64"}}"#.utf8)
+            guard case .failure(let expected) = Result(catching: { () throws(ProtocolError) in try JSON.parse(raw) }) else {
+                Issue.record("\(value) should be invalid JSON")
+                continue
+            }
+            #expect(throws: expected) { try CeleryMessage.decode(raw) }
+        }
+    }
 }

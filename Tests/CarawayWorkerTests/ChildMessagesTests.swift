@@ -31,6 +31,19 @@ struct ChildMessagesTests {
         #expect(decoded.softTimeLimit == request.softTimeLimit)
     }
 
+    @Test("a frame with the producer's args/kwargs bytes spliced in decodes like an encoded request")
+    func rawArgumentsFrame() throws {
+        let frame = ChildRequest.frame(id: "a1", task: "caraway.add", argsJSON: Array(#"[ 2, "\u00e9", 1e400 ]"#.utf8)[...],
+                                       kwargsJSON: Array(#"{"y" : {"z": true}}"#.utf8)[...], retries: 2, queue: "video",
+                                       rootID: "root", parentID: nil, deliveries: 3, softTimeLimit: 2.5)
+        let decoded = try ChildRequest(decoding: payload(frame))
+        #expect(decoded.id == "a1" && decoded.task == "caraway.add" && decoded.queue == "video")
+        #expect(decoded.args == [2, "é", .number(JSONNumber(literal: "1e400")!)])
+        #expect(decoded.kwargs == ["y": ["z": true]])
+        #expect(decoded.retries == 2 && decoded.deliveries == 3 && decoded.softTimeLimit == 2.5)
+        #expect(decoded.rootID == "root" && decoded.parentID == nil)
+    }
+
     @Test func aReadyReplyRoundTrips() throws {
         guard case .ready(let pid) = try ChildReply(decoding: payload(ChildReply.ready(pid: 4242).encoded())) else {
             Issue.record("expected ready")

@@ -24,7 +24,9 @@ extension LuaSnippets {
       return 0
     end
     local function take_one(ki, kn, kz, first, node, field)
-      if not redis.call('ZSCORE', KEYS[kn], node) then return 'lease' end
+      -- ZRANK, not ZSCORE: only membership matters, and Redis 7.0 formats a score with
+      -- printf("%.17g"), several microseconds per call for a millisecond timestamp.
+      if not redis.call('ZRANK', KEYS[kn], node) then return 'lease' end
       for i = first, #KEYS do
         local envelope = redis.call('RPOP', KEYS[i])
         if envelope then
