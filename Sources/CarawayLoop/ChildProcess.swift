@@ -3,13 +3,14 @@ import CUV
 import Glibc
 #endif
 
-/// A child process started with `uv_spawn`, with an extra duplex pipe on its fd 3.
+/// A child process started with `uv_spawn`, with a message channel on its fds 3 and 4.
 ///
-/// stdin is closed, stdout and stderr are inherited (children log where the node logs),
-/// and fd 3 carries Caraway's framed messages. `onExit` fires exactly once.
+/// stdin is closed, stdout and stderr are inherited (children log where the node logs); the
+/// child reads Caraway's framed requests from fd 3 and writes its replies to fd 4
+/// (``ChildChannel``). `onExit` fires exactly once.
 public final class ChildProcess: HandleBox {
-    /// The node's end of the child's fd 3.
-    public let channel: PipeStream
+    /// The node's ends of the child's fds 3 (requests) and 4 (replies).
+    public let channel: ChildChannel
     /// The child's process id.
     public private(set) var pid: Int32 = 0
     private var onExit: ((_ status: Int64, _ signal: Int32) -> Void)?
@@ -19,7 +20,7 @@ public final class ChildProcess: HandleBox {
     /// `argv0` is what `ps` shows (default: `executable`).
     public init(loop: EventLoop, executable: String, argv0: String? = nil, arguments: [String], environment: [String]?,
                 onExit: @escaping (_ status: Int64, _ signal: Int32) -> Void) throws(LoopError) {
-        channel = try PipeStream(loop: loop)
+        channel = try ChildChannel(loop: loop)
         super.init(size: MemoryLayout<uv_process_t>.size, loop: loop)
         self.onExit = onExit
 
@@ -29,21 +30,23 @@ public final class ChildProcess: HandleBox {
             argv.forEach { free($0) }
             envp?.forEach { free($0) }
         }
-        var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 4)
+        var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 5)
         stdio[0].flags = UV_IGNORE
         stdio[1].flags = UV_INHERIT_FD
         stdio[1].data.fd = 1
         stdio[2].flags = UV_INHERIT_FD
         stdio[2].data.fd = 2
-        stdio[3].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_READABLE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
-        stdio[3].data.stream = channel.stream
+        stdio[3].flags = UV_INHERIT_FD
+        stdio[3].data.fd = channel.childRequests
+        stdio[4].flags = UV_INHERIT_FD
+        stdio[4].data.fd = channel.childReplies
 
         let status: Int32 = argv.withUnsafeBufferPointer { argvBuffer in
             stdio.withUnsafeMutableBufferPointer { stdioBuffer in
                 var options = uv_process_options_t()
                 options.file = UnsafePointer(argvBuffer[0])
                 options.args = UnsafeMutablePointer(mutating: argvBuffer.baseAddress)
-                options.stdio_count = 4
+                options.stdio_count = 5
                 options.stdio = stdioBuffer.baseAddress
                 options.exit_cb = { process, status, signal in
                     guard let process, let box = ChildProcess.from(UnsafeMutableRawPointer(process)) else { return }
@@ -61,6 +64,7 @@ public final class ChildProcess: HandleBox {
                 return uv_spawn(loop.raw, handle.assumingMemoryBound(to: uv_process_t.self), &options)
             }
         }
+        channel.closeChildEnds()
         if status < 0 {
             // A failed uv_spawn still initialised the handle: it must be closed, and its memory
             // kept until the close callback, like any other handle.

@@ -1,6 +1,6 @@
 import CUV
 
-/// A pipe (Unix socketpair under libuv): the channel between a node and its child processes.
+/// A libuv pipe handle over a pipe or Unix socket; a ``ChildChannel`` holds two, one per direction.
 public final class PipeStream: Stream {
     public init(loop: EventLoop) throws(LoopError) {
         super.init(size: MemoryLayout<uv_pipe_t>.size, loop: loop)

@@ -6,13 +6,16 @@ import Glibc
 #endif
 
 /// The child side of the pool: the same binary started with `CARAWAY_CHILD=1`, reading requests
-/// from fd 3 and answering on it, one task at a time.
+/// from fd 3 and answering on fd 4 (``ChildChannel``), one task at a time.
 ///
 /// Blocking reads are fine here (a child has no loop to stall). The child dies with its parent
 /// (PR_SET_PDEATHSIG) and exits on EOF, so an orphan never keeps running tasks.
 public enum ChildMain {
     public static let environmentFlag = "CARAWAY_CHILD"
-    static let channel: Int32 = 3
+    /// Requests arrive here (a pipe from the node).
+    static let requests: Int32 = 3
+    /// Replies go here (a pipe to the node).
+    static let replies: Int32 = 4
 
     /// True when this process was started as a pool child.
     public static var isChild: Bool { getenv(environmentFlag) != nil }
@@ -27,7 +30,7 @@ public enum ChildMain {
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let n = read(channel, &buffer, buffer.count)
+            let n = read(requests, &buffer, buffer.count)
             if n == 0 { exit(0) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -83,7 +86,7 @@ public enum ChildMain {
     private static func write(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(channel, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = bytes.withUnsafeBytes { Glibc.write(replies, $0.baseAddress! + offset, bytes.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return false

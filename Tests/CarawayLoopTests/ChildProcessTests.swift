@@ -5,12 +5,12 @@ import Glibc
 #endif
 
 @Suite struct ChildProcessTests {
-    @Test func aChildEchoesBytesOverFdThreeAndItsExitIsReportedOnce() throws {
+    @Test func aChildEchoesBytesFromFdThreeToFdFourAndItsExitIsReportedOnce() throws {
         let loop = try EventLoop()
         var received: [UInt8] = []
         var exits: [(Int64, Int32)] = []
-        // `cat <&3 >&3` echoes fd 3 back to us until EOF.
-        let child = try ChildProcess(loop: loop, executable: "/bin/sh", arguments: ["-c", "cat <&3 >&3"], environment: nil) { status, signal in
+        // `cat <&3 >&4` echoes the request pipe into the reply pipe until EOF.
+        let child = try ChildProcess(loop: loop, executable: "/bin/sh", arguments: ["-c", "cat <&3 >&4"], environment: nil) { status, signal in
             exits.append((status, signal))
         }
         child.channel.startReading({ bytes in
@@ -23,6 +23,49 @@ import Glibc
         #expect(exits.count == 1)
         #expect(exits.first?.0 == 0)
         child.close()
+    }
+
+    @Test func theChannelIsTwoPlainPipes() throws {
+        let loop = try EventLoop()
+        var received: [UInt8] = []
+        let child = try ChildProcess(loop: loop, executable: "/bin/sh", arguments: ["-c", "if [ -p /dev/fd/3 ] && [ -p /dev/fd/4 ]; then echo pipes >&4; else echo other >&4; fi"],
+                                     environment: nil) { _, _ in }
+        var ended = false
+        var timedOut = false
+        child.channel.startReading({ received += $0 }, onEnd: { _ in ended = true })
+        let deadline = LoopTimer.once(loop: loop, after: 3_000) { timedOut = true }
+        while !ended && !timedOut { _ = loop.runOnce(block: true) }
+        #expect(String(decoding: received, as: UTF8.self) == "pipes\n")
+        #expect(ended, "no EOF once the child exited")
+        deadline.close()
+        child.channel.close()
+        while !child.hasExited { _ = loop.runOnce(block: true) }
+        child.close()
+        loop.run()
+    }
+
+    /// A dead child's reply pipe reads EOF while its siblings live: no other process (a later
+    /// sibling included) holds a copy of its write end.
+    @Test func aChildsRepliesEndWhenItDiesEvenWithSiblingsAlive() throws {
+        let loop = try EventLoop()
+        var ended: [String] = []
+        var timedOut = false
+        let first = try ChildProcess(loop: loop, executable: "/bin/sleep", arguments: ["30"], environment: nil) { _, _ in }
+        let second = try ChildProcess(loop: loop, executable: "/bin/sleep", arguments: ["30"], environment: nil) { _, _ in }
+        first.channel.startReading({ _ in }, onEnd: { error in ended.append(error == nil ? "eof" : "error") })
+        let deadline = LoopTimer.once(loop: loop, after: 3_000) { timedOut = true }
+        LoopTimer.once(loop: loop, after: 20) { first.kill(SIGKILL) }
+        while ended.isEmpty && !timedOut { _ = loop.runOnce(block: true) }
+        #expect(ended == ["eof"])
+        #expect(!timedOut, "the dead child's reply pipe never reached EOF: someone else holds its write end")
+        deadline.close()
+        second.kill(SIGKILL)
+        first.channel.close()
+        second.channel.close()
+        while !first.hasExited || !second.hasExited { _ = loop.runOnce(block: true) }
+        first.close()
+        second.close()
+        loop.run()
     }
 
     @Test func killingAChildReportsTheSignal() throws {
