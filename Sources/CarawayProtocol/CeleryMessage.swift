@@ -99,16 +99,53 @@ public struct CeleryMessage: Sendable {
 }
 
 extension CeleryMessage {
-    /// The parts of an envelope a node reads per task; the rest is validated, not built.
-    static let envelopeSelection = JSONSelection.only([
-        ("content-type", .all), ("body", .all),
-        ("headers", .only(["compression", "task", "id", "timelimit", "redelivered", "retries", "eta", "expires",
-                           "root_id", "parent_id", "group", "group_index", "ignore_result", "shadow", "origin",
-                           deliveriesHeader, "caraway_schedule_id", "caraway_tick"])),
-        ("properties", .only([("delivery_info", .only(["routing_key", "exchange", "redelivered"])),
-                              ("priority", .all), ("delivery_tag", .all), ("reply_to", .all),
-                              ("correlation_id", .all), ("body_encoding", .all)])),
-    ])
+    /// The envelope members a node reads per task; the rest is validated, not built.
+    enum Field: Int, CaseIterable, JSONFieldPath {
+        case contentType, body, headers, compression, task, id, timelimit, headerRedelivered, retries, eta, expires
+        case rootID, parentID, group, groupIndex, ignoreResult, shadow, origin, deliveries, scheduleID, tick
+        case properties, deliveryInfo, routingKey, exchange, infoRedelivered, priority, deliveryTag, replyTo
+        case correlationID, bodyEncoding
+
+        var slot: Int { rawValue }
+
+        var path: [String] {
+            switch self {
+            case .contentType: ["content-type"]
+            case .body: ["body"]
+            case .headers: ["headers"]
+            case .compression: ["headers", "compression"]
+            case .task: ["headers", "task"]
+            case .id: ["headers", "id"]
+            case .timelimit: ["headers", "timelimit"]
+            case .headerRedelivered: ["headers", "redelivered"]
+            case .retries: ["headers", "retries"]
+            case .eta: ["headers", "eta"]
+            case .expires: ["headers", "expires"]
+            case .rootID: ["headers", "root_id"]
+            case .parentID: ["headers", "parent_id"]
+            case .group: ["headers", "group"]
+            case .groupIndex: ["headers", "group_index"]
+            case .ignoreResult: ["headers", "ignore_result"]
+            case .shadow: ["headers", "shadow"]
+            case .origin: ["headers", "origin"]
+            case .deliveries: ["headers", CeleryMessage.deliveriesHeader]
+            case .scheduleID: ["headers", "caraway_schedule_id"]
+            case .tick: ["headers", "caraway_tick"]
+            case .properties: ["properties"]
+            case .deliveryInfo: ["properties", "delivery_info"]
+            case .routingKey: ["properties", "delivery_info", "routing_key"]
+            case .exchange: ["properties", "delivery_info", "exchange"]
+            case .infoRedelivered: ["properties", "delivery_info", "redelivered"]
+            case .priority: ["properties", "priority"]
+            case .deliveryTag: ["properties", "delivery_tag"]
+            case .replyTo: ["properties", "reply_to"]
+            case .correlationID: ["properties", "correlation_id"]
+            case .bodyEncoding: ["properties", "body_encoding"]
+            }
+        }
+    }
+
+    static let fields = JSONFieldPaths(Field.allCases.map(\.path))
 
     /// Decodes one Redis list element.
     ///
@@ -121,13 +158,16 @@ extension CeleryMessage {
     ///   `compression` header is present, `notProtocolV2` without a `task` header,
     ///   `missingField` / `wrongType` naming the field otherwise.
     public static func decode(_ raw: [UInt8]) throws(ProtocolError) -> CeleryMessage {
-        let result: Result<JSON, ProtocolError> = raw.withUnsafeBytes { buffer in
-            Result { () throws(ProtocolError) in try JSON.parse(buffer, selecting: envelopeSelection) }
+        let result: Result<CeleryMessage, ProtocolError> = raw.withUnsafeBytes { buffer in
+            Result { () throws(ProtocolError) in
+                let ranges = try JSON.locate(fields, in: buffer)
+                guard buffer.first(where: { !JSONParser.isWhitespace($0) }) == UInt8(ascii: "{") else {
+                    throw .wrongType(field: "envelope", expected: "a JSON object")
+                }
+                return try decode(raw: raw, JSONLocatedValues(bytes: buffer, ranges: ranges))
+            }
         }
-        guard case .object(let envelope) = try result.get() else {
-            throw .wrongType(field: "envelope", expected: "a JSON object")
-        }
-        return try decode(raw: raw, selected: envelope)
+        return try result.get()
     }
 
     /// Decodes one Redis list element. See ``decode(_:)-([UInt8])``.
@@ -140,35 +180,29 @@ extension CeleryMessage {
         try decode(envelope.serialized())
     }
 
-    /// `envelope` holds the members ``envelopeSelection`` names, built; `raw` is all of it.
-    private static func decode(raw: [UInt8], selected envelope: JSONObject) throws(ProtocolError) -> CeleryMessage {
-        guard let contentType = try envelope.optionalString("content-type", path: "content-type") else {
-            throw .missingField("content-type")
-        }
+    /// `envelope` holds where the values of ``Field`` lie in `raw`, which is all of it.
+    private static func decode(raw: [UInt8], _ envelope: JSONLocatedValues) throws(ProtocolError) -> CeleryMessage {
+        guard let contentType = try envelope.string(Field.contentType) else { throw .missingField("content-type") }
         guard contentType == "application/json" else { throw .unsupportedContentType(contentType) }
-        guard let headers = try envelope.optionalObject("headers", path: "headers") else {
-            throw .missingField("headers")
-        }
-        let properties = try envelope.optionalObject("properties", path: "properties") ?? JSONObject()
-        if let compression = headers["compression"], !compression.isNull {
+        guard try envelope.isObject(Field.headers) else { throw .missingField("headers") }
+        _ = try envelope.isObject(Field.properties)
+        if let compression = try envelope.value(Field.compression), !compression.isNull {
             throw .unsupportedCompression(compression.stringValue ?? compression.serializedString())
         }
-        guard let task = try headers.optionalString("task", path: "headers.task") else { throw .notProtocolV2 }
-        guard let id = try headers.optionalString("id", path: "headers.id") else { throw .missingField("headers.id") }
+        guard let task = try envelope.string(Field.task) else { throw .notProtocolV2 }
+        guard let id = try envelope.string(Field.id) else { throw .missingField("headers.id") }
 
-        let payload = try decodeBody(envelope: envelope, properties: properties)
+        let payload = try decodeBody(envelope)
         let (argsRange, kwargsRange, embed) = try splitPayload(payload)
 
         var timeLimit: (hard: Double?, soft: Double?) = (nil, nil)
-        if let limits = try headers.optionalArray("timelimit", path: "headers.timelimit") {
+        if let limits = try envelope.array(Field.timelimit) {
             guard limits.count == 2 else { throw .wrongType(field: "headers.timelimit", expected: "[hard, soft]") }
             timeLimit = (try limitValue(limits[0]), try limitValue(limits[1]))
         }
-        let deliveryInfo = try properties.optionalObject("delivery_info", path: "properties.delivery_info")
-            ?? JSONObject()
-        let headerRedelivered = try headers.optionalBool("redelivered", path: "headers.redelivered") ?? false
-        let infoRedelivered = try deliveryInfo.optionalBool("redelivered", path: "properties.delivery_info.redelivered")
-            ?? false
+        _ = try envelope.isObject(Field.deliveryInfo)
+        let headerRedelivered = try envelope.bool(Field.headerRedelivered) ?? false
+        let infoRedelivered = try envelope.bool(Field.infoRedelivered) ?? false
 
         return CeleryMessage(
             raw: raw,
@@ -178,28 +212,28 @@ extension CeleryMessage {
             id: id,
             task: task,
             embed: embed,
-            retries: try headers.optionalInt("retries", path: "headers.retries") ?? 0,
-            eta: try headers.optionalTimestamp("eta", path: "headers.eta"),
-            expires: try headers.optionalTimestamp("expires", path: "headers.expires"),
+            retries: try envelope.int(Field.retries) ?? 0,
+            eta: try envelope.timestamp(Field.eta),
+            expires: try envelope.timestamp(Field.expires),
             timeLimit: timeLimit,
-            rootID: try headers.optionalString("root_id", path: "headers.root_id"),
-            parentID: try headers.optionalString("parent_id", path: "headers.parent_id"),
-            groupID: try headers.optionalString("group", path: "headers.group"),
-            groupIndex: try headers.optionalInt("group_index", path: "headers.group_index"),
-            ignoreResult: try headers.optionalBool("ignore_result", path: "headers.ignore_result") ?? false,
-            shadow: try headers.optionalString("shadow", path: "headers.shadow"),
-            origin: try headers.optionalString("origin", path: "headers.origin"),
-            deliveries: try headers.optionalInt(deliveriesHeader, path: "headers.\(deliveriesHeader)") ?? 0,
+            rootID: try envelope.string(Field.rootID),
+            parentID: try envelope.string(Field.parentID),
+            groupID: try envelope.string(Field.group),
+            groupIndex: try envelope.int(Field.groupIndex),
+            ignoreResult: try envelope.bool(Field.ignoreResult) ?? false,
+            shadow: try envelope.string(Field.shadow),
+            origin: try envelope.string(Field.origin),
+            deliveries: try envelope.int(Field.deliveries) ?? 0,
             // Caraway's own bookkeeping headers: read leniently, they never block a task.
-            scheduleID: headers["caraway_schedule_id"]?.intValue.map(Int64.init),
-            tick: headers["caraway_tick"]?.doubleValue,
-            priority: clampedPriority(properties["priority"]),
-            deliveryTag: try properties.optionalString("delivery_tag", path: "properties.delivery_tag"),
-            routingKey: try deliveryInfo.optionalString("routing_key", path: "properties.delivery_info.routing_key"),
-            exchange: try deliveryInfo.optionalString("exchange", path: "properties.delivery_info.exchange"),
+            scheduleID: (try? envelope.value(Field.scheduleID))?.intValue.map(Int64.init),
+            tick: (try? envelope.value(Field.tick))?.doubleValue,
+            priority: clampedPriority(try envelope.value(Field.priority)),
+            deliveryTag: try envelope.string(Field.deliveryTag),
+            routingKey: try envelope.string(Field.routingKey),
+            exchange: try envelope.string(Field.exchange),
             redelivered: headerRedelivered || infoRedelivered,
-            replyTo: try properties.optionalString("reply_to", path: "properties.reply_to"),
-            correlationID: try properties.optionalString("correlation_id", path: "properties.correlation_id")
+            replyTo: try envelope.string(Field.replyTo),
+            correlationID: try envelope.string(Field.correlationID)
         )
     }
 
@@ -226,18 +260,22 @@ extension CeleryMessage {
     }
 
     /// The payload bytes, after undoing `body_encoding`.
-    private static func decodeBody(envelope: JSONObject, properties: JSONObject) throws(ProtocolError) -> [UInt8] {
-        guard let body = envelope["body"] else { throw .missingField("body") }
-        guard case .string(let text) = body else { throw .wrongType(field: "body", expected: "a string") }
-        let encoding = try properties.optionalString("body_encoding", path: "properties.body_encoding")
-        switch encoding {
-        case "base64":
-            return try Base64.decode(text)
-        case nil, "utf-8", "utf8":
-            return Array(text.utf8)
-        case let other?:
-            throw .unsupportedBodyEncoding(other)
+    private static func decodeBody(_ envelope: JSONLocatedValues) throws(ProtocolError) -> [UInt8] {
+        guard let body = envelope.ranges[Field.body.slot] else { throw .missingField("body") }
+        guard envelope.bytes[body.lowerBound] == UInt8(ascii: "\"") else {
+            throw .wrongType(field: "body", expected: "a string")
         }
+        let encoding = try envelope.string(Field.bodyEncoding)
+        guard encoding == nil || ["base64", "utf-8", "utf8"].contains(encoding!) else {
+            throw .unsupportedBodyEncoding(encoding!)
+        }
+        // A body without escapes (kombu's base64 never has any) is decoded from the envelope's
+        // own bytes, with no String in between.
+        if let text = envelope.plainStringBytes(Field.body) {
+            return encoding == "base64" ? try Base64.decode(text) : Array(text)
+        }
+        let text = try envelope.string(Field.body)!
+        return encoding == "base64" ? try Base64.decode(text) : Array(text.utf8)
     }
 
     /// Validates the payload `[args, kwargs, embed]`: args and kwargs stay unparsed byte ranges,

@@ -1,75 +1,135 @@
-/// Which members of a JSON object to build when parsing; everything else is validated and
-/// skipped without building anything.
+/// Object members, named by their paths from a document's root, whose values one validating
+/// pass over the document locates — as byte ranges, building nothing.
 ///
-/// Why: a node reads about 20 of the ~35 values in a Celery envelope, and building the rest
-/// (strings, nested objects, their teardown) was a sixth of its CPU per task
-/// (docs/performance.md). Skipping still validates every byte with the parser's own rules, so
-/// a document is accepted or rejected exactly as ``JSON/parse(_:)-(UnsafeRawBufferPointer)``
-/// would, with the same error.
-struct JSONSelection: Sendable {
+/// Why: a node reads about 30 scalars of a Celery envelope per task. Building them as ``JSON``
+/// values in ``JSONObject``s and then looking each up by key was most of the decode's cost
+/// (docs/performance.md); locating them and converting each straight to its field is not.
+/// Locating still validates every byte with the parser's own rules, so a document is accepted
+/// or rejected exactly as ``JSON/parse(_:)-(UnsafeRawBufferPointer)`` would, with the same error.
+struct JSONFieldPaths: Sendable {
     struct Member: Sendable {
-        let key: String
         let keyBytes: [UInt8]
         /// Length, first and last byte packed: most keys that are not this one differ here,
         /// so the byte-by-byte compare runs almost only for the key that matches.
         let signature: UInt32
-        let selection: JSONSelection
-
-        init(key: String, selection: JSONSelection) {
-            self.key = key
-            self.keyBytes = Array(key.utf8)
-            self.signature = Self.signature(of: keyBytes.withUnsafeBytes { $0 })
-            self.selection = selection
-        }
-
-        static func signature(of key: UnsafeRawBufferPointer) -> UInt32 {
-            guard let first = key.first, let last = key.last else { return 0 }
-            return UInt32(truncatingIfNeeded: key.count) << 16 | UInt32(first) << 8 | UInt32(last)
-        }
+        /// Where this member's range goes in the located ranges.
+        let slot: Int
+        /// The tracked object this member's value is, when paths continue below it.
+        let object: Int?
     }
 
-    /// nil: build the whole value. Otherwise the value, if it is an object, keeps only these
-    /// members (each built by its own selection); a value that is not an object is built whole.
-    let members: [Member]?
+    struct Object: Sendable {
+        let members: [Member]
+        /// Every slot below this object. Cleared on entering it, so that of a repeated key the
+        /// last value wins whole, nested members included (Python's `json.loads` keeps the last).
+        let descendants: [Int]
+        /// Open-addressed table of member numbers by key signature (-1: empty). A Celery
+        /// header object has ~20 keys and ~19 tracked members: a linear search per key was
+        /// a tenth of the decode.
+        let table: [Int8]
 
-    /// Build everything.
-    static let all = JSONSelection(members: nil)
-
-    /// Keep only the named members of an object, each built whole.
-    static func only(_ keys: [String]) -> JSONSelection {
-        only(keys.map { ($0, .all) })
-    }
-
-    /// Keep only the named members of an object, each built by its own selection.
-    static func only(_ members: [(String, JSONSelection)]) -> JSONSelection {
-        precondition(members.count <= 64, "a selection names at most 64 members")
-        return JSONSelection(members: members.map { Member(key: $0.0, selection: $0.1) })
-    }
-
-    /// The member named by the key bytes (unescaped UTF-8), nil to skip it. Keys match byte for
-    /// byte, as Python's dict keys (code points) do: no Unicode canonical equivalence.
-    fileprivate func member(named key: UnsafeRawBufferPointer) -> Int? {
-        guard let members else { return nil }
-        let signature = Member.signature(of: key)
-        for (number, member) in members.enumerated() where member.signature == signature {
-            var index = 0
-            while index < key.count, member.keyBytes[index] == key[index] { index += 1 }
-            if index == key.count { return number }
+        init(members: [Member], descendants: [Int]) {
+            precondition(members.count <= Self.tableSize / 2, "at most \(Self.tableSize / 2) members per object")
+            self.members = members
+            self.descendants = descendants
+            var table = [Int8](repeating: -1, count: Self.tableSize)
+            for (number, member) in members.enumerated() {
+                var bucket = Self.bucket(member.signature)
+                while table[bucket] >= 0 { bucket = (bucket + 1) & (Self.tableSize - 1) }
+                table[bucket] = Int8(number)
+            }
+            self.table = table
         }
-        return nil
+
+        static let tableSize = 64
+
+        static func bucket(_ signature: UInt32) -> Int { Int((signature &* 0x9E37_79B1) >> 26) }
+    }
+
+    /// `objects[0]` is the document's root.
+    let objects: [Object]
+    /// The path of each slot, as given.
+    let paths: [[String]]
+
+    /// Slot `i` locates `paths[i]`. A path's parent must be listed before it (its slot holds
+    /// the whole parent value, so a caller can tell "absent" from "not an object").
+    init(_ paths: [[String]]) {
+        var objectOfSlot: [Int: Int] = [:]  // slot of a member with members below it → object number
+        var objectCount = 1
+        func parentSlot(_ path: [String]) -> Int? {
+            path.count == 1 ? nil : paths.firstIndex(of: Array(path.dropLast()))
+        }
+        for (slot, path) in paths.enumerated() {
+            precondition(!path.isEmpty && paths.firstIndex(of: path) == slot, "paths must be non-empty and distinct")
+            if path.count > 1 {
+                guard let parent = parentSlot(path), parent < slot else { preconditionFailure("\(path): parent not listed before it") }
+                if objectOfSlot[parent] == nil {
+                    objectOfSlot[parent] = objectCount
+                    objectCount += 1
+                }
+            }
+        }
+        var members = [[Member]](repeating: [], count: objectCount)
+        var descendants = [[Int]](repeating: [], count: objectCount)
+        for (slot, path) in paths.enumerated() {
+            let key = Array(path.last!.utf8)
+            let member = Member(keyBytes: key, signature: Self.signature(of: key.withUnsafeBytes { $0 }), slot: slot,
+                                object: objectOfSlot[slot])
+            members[parentSlot(path).map { objectOfSlot[$0]! } ?? 0].append(member)
+            for depth in 1..<path.count {
+                if let ancestor = paths.firstIndex(of: Array(path.prefix(depth))), let object = objectOfSlot[ancestor] {
+                    descendants[object].append(slot)
+                }
+            }
+        }
+        self.objects = zip(members, descendants).map { Object(members: $0, descendants: $1) }
+        self.paths = paths
+    }
+
+    static func signature(of key: UnsafeRawBufferPointer) -> UInt32 {
+        guard let first = key.first, let last = key.last else { return 0 }
+        return UInt32(truncatingIfNeeded: key.count) << 16 | UInt32(first) << 8 | UInt32(last)
+    }
+
+    /// The member of tracked object `object` named by the key bytes (unescaped UTF-8), if any.
+    /// Keys match byte for byte, as Python's dict keys (code points) do: no Unicode canonical
+    /// equivalence.
+    func member(of object: Int, named key: UnsafeRawBufferPointer) -> Member? {
+        let signature = Self.signature(of: key)
+        let object = objects[object]
+        var bucket = Object.bucket(signature)
+        while true {
+            let number = Int(object.table[bucket])
+            guard number >= 0 else { return nil }
+            let member = object.members[number]
+            if member.signature == signature {
+                var index = 0
+                while index < key.count, member.keyBytes[index] == key[index] { index += 1 }
+                if index == key.count { return member }
+            }
+            bucket = (bucket + 1) & (Object.tableSize - 1)
+        }
     }
 }
 
+/// The state of one locating pass: the paths and, per slot, where its value lies.
+struct JSONLocator {
+    let paths: JSONFieldPaths
+    var ranges: [Range<Int>?]
+}
+
 extension JSON {
-    /// Parses one JSON document, building only what `selection` names (see ``JSONSelection``).
-    /// Accepts and rejects exactly the documents ``parse(_:)-(UnsafeRawBufferPointer)`` does.
-    static func parse(_ bytes: UnsafeRawBufferPointer, selecting selection: JSONSelection) throws(ProtocolError) -> JSON {
+    /// Validates one JSON document and returns, per slot of `paths`, the byte range of the
+    /// value at that path (nil where absent, or where an ancestor is not an object). Accepts
+    /// and rejects exactly the documents ``parse(_:)-(UnsafeRawBufferPointer)`` does.
+    static func locate(_ paths: JSONFieldPaths, in bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> [Range<Int>?] {
         var parser = JSONParser(bytes: bytes)
+        var locator: JSONLocator? = JSONLocator(paths: paths, ranges: Array(repeating: nil, count: paths.paths.count))
         parser.skipWhitespace()
-        let value = try parser.parseValue(selecting: selection)
+        try parser.skipValue(tracking: 0, &locator)
         parser.skipWhitespace()
         guard parser.atEnd else { throw parser.fail("unexpected data after the JSON value") }
-        return value
+        return locator!.ranges
     }
 
     /// Validates one JSON document that must be an array and returns the byte range of each
@@ -89,80 +149,19 @@ extension JSON {
     }
 }
 
-// The object and array loops below repeat the parser's grammar (JSON+Parsing.swift) on purpose:
-// one walker shared through closures (tried on 2026-12-06, with `@inline(__always)`) made the
-// full parse 5–15 % slower in `caraway-bench micro`, and the full parser runs in every child for
-// every task. The differential fuzz test (JSONSkimmingFuzzTests) holds the copies to one grammar.
 extension JSONParser {
-    mutating func parseValue(selecting selection: JSONSelection) throws(ProtocolError) -> JSON {
-        guard selection.members != nil, !atEnd, bytes[position] == UInt8(ascii: "{") else { return try parseValue() }
-        try enterContainer()
-        position += 1
-        let members = selection.members ?? []
-        var object = JSONObject()
-        object.storage.reserveCapacity(members.count)
-        // Members seen so far, by number: a first sighting appends without searching the object
-        // (a duplicate key, which Python resolves to the last value, takes the slow path).
-        var seen: UInt64 = 0  // a selection names at most 64 members (checked in only(_:))
-        skipWhitespace()
-        if !atEnd, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return .object(object)
-        }
-        while true {
-            skipWhitespace()
-            guard !atEnd, bytes[position] == UInt8(ascii: "\"") else {
-                throw fail(atEnd ? "unexpected end of input in object" : "expected a string key in object")
-            }
-            let number = try selectedMember(of: selection)
-            skipWhitespace()
-            guard !atEnd, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
-            position += 1
-            skipWhitespace()
-            if let number {
-                let member = members[number]
-                let value = try parseValue(selecting: member.selection)
-                if seen & (1 << number) != 0 {
-                    object.setParsed(member.key, value)
-                } else {
-                    seen |= 1 << number
-                    object.append(member.key, value)
-                }
-            } else {
-                try skipValue()
-            }
-            skipWhitespace()
-            guard !atEnd else { throw fail("unexpected end of input in object") }
-            let byte = bytes[position]
-            position += 1
-            if byte == UInt8(ascii: ",") { continue }
-            if byte == UInt8(ascii: "}") { break }
-            throw fail("expected ',' or '}' in object", at: position - 1)
-        }
-        depth -= 1
-        return .object(object)
-    }
-
-    /// Reads an object key starting at its quote and returns the number of the selection's
-    /// member it names, if any. An escape-free key (nearly all) is compared in place, so a skipped member costs
-    /// no String at all.
-    private mutating func selectedMember(of selection: JSONSelection) throws(ProtocolError) -> Int? {
-        let quote = position
-        let escaped = try skipString()
-        guard escaped else {
-            return selection.member(named: UnsafeRawBufferPointer(rebasing: bytes[(quote + 1)..<(position - 1)]))
-        }
-        position = quote
-        var key = try parseString()
-        return key.withUTF8 { selection.member(named: UnsafeRawBufferPointer($0)) }
-    }
-
     /// Validates one value and steps over it, building nothing.
     mutating func skipValue() throws(ProtocolError) {
+        var untracked: JSONLocator? = nil
+        try skipValue(tracking: nil, &untracked)
+    }
+
+    /// Validates one value and steps over it; if it is the tracked object `object`, records in
+    /// `locator` where its tracked members' values lie.
+    mutating func skipValue(tracking object: Int?, _ locator: inout JSONLocator?) throws(ProtocolError) {
         guard !atEnd else { throw fail("unexpected end of input, expected a value") }
         switch bytes[position] {
-        case UInt8(ascii: "{"): try skipObject()
+        case UInt8(ascii: "{"): try skipObject(tracking: object, &locator)
         case UInt8(ascii: "["): _ = try skipArray(collecting: false)
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): try expectWord("true")
@@ -204,7 +203,7 @@ extension JSONParser {
         return ranges
     }
 
-    private mutating func skipObject() throws(ProtocolError) {
+    private mutating func skipObject(tracking object: Int?, _ locator: inout JSONLocator?) throws(ProtocolError) {
         try enterContainer()
         position += 1
         skipWhitespace()
@@ -218,12 +217,23 @@ extension JSONParser {
             guard !atEnd, bytes[position] == UInt8(ascii: "\"") else {
                 throw fail(atEnd ? "unexpected end of input in object" : "expected a string key in object")
             }
-            try skipString()
+            var member: JSONFieldPaths.Member?
+            if let object { member = try trackedMember(of: object, locator) } else { try skipString() }
             skipWhitespace()
             guard !atEnd, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
             position += 1
             skipWhitespace()
-            try skipValue()
+            if let member {
+                let start = position
+                // Of a repeated key the last value wins whole: forget what an earlier one held.
+                if let nested = member.object, let descendants = locator?.paths.objects[nested].descendants {
+                    for slot in descendants { locator?.ranges[slot] = nil }
+                }
+                try skipValue(tracking: member.object, &locator)
+                locator?.ranges[member.slot] = start..<position
+            } else {
+                try skipValue()
+            }
             skipWhitespace()
             guard !atEnd else { throw fail("unexpected end of input in object") }
             let byte = bytes[position]
@@ -235,6 +245,21 @@ extension JSONParser {
         depth -= 1
     }
 
+    /// Reads an object key starting at its quote and returns the tracked member it names, if
+    /// any. An escape-free key (nearly all) is compared in place, so an untracked member costs
+    /// no String at all.
+    private mutating func trackedMember(of object: Int, _ locator: JSONLocator?) throws(ProtocolError) -> JSONFieldPaths.Member? {
+        let quote = position
+        let escaped = try skipString()
+        guard let paths = locator?.paths else { return nil }
+        guard escaped else {
+            return paths.member(of: object, named: UnsafeRawBufferPointer(rebasing: bytes[(quote + 1)..<(position - 1)]))
+        }
+        position = quote
+        var key = try parseString()
+        return key.withUTF8 { paths.member(of: object, named: UnsafeRawBufferPointer($0)) }
+    }
+
     /// Validates a string starting at its opening quote (escapes, surrogates, UTF-8) as
     /// ``parseString()`` does, without making one. Returns true if it held an escape.
     @discardableResult
@@ -243,6 +268,8 @@ extension JSONParser {
         let start = position
         var escaped = false
         while position < bytes.count {
+            position = skipPlainASCII(from: position)
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1

@@ -39,19 +39,32 @@ public struct ChildRequest: Sendable {
     public static func frame(id: String, task: String, argsJSON: ArraySlice<UInt8>, kwargsJSON: ArraySlice<UInt8>,
                              retries: Int, queue: String, rootID: String?, parentID: String?, deliveries: Int,
                              softTimeLimit: Double?) -> [UInt8] {
-        var json = JSONObject(uniqueKeys: [
-            ("id", .string(id)), ("task", .string(task)),
-            ("retries", JSON(retries)), ("queue", .string(queue)), ("root_id", JSON(rootID)),
-            ("parent_id", JSON(parentID)), ("deliveries", JSON(deliveries)), ("soft", JSON(softTimeLimit)),
-        ]).serialized()
-        json.removeLast()  // the closing brace: the raw members follow
-        json.reserveCapacity(json.count + argsJSON.count + kwargsJSON.count + 22)
-        json.append(contentsOf: #","args":"#.utf8)
-        json.append(contentsOf: argsJSON)
-        json.append(contentsOf: #","kwargs":"#.utf8)
-        json.append(contentsOf: kwargsJSON)
-        json.append(UInt8(ascii: "}"))
-        return FrameDecoder.frame(json)
+        // Written straight into the frame (length prefix patched at the end): building a
+        // JSONObject and copying the serialized payload into a frame was ~2 % of a node's CPU.
+        var out = [UInt8](repeating: 0, count: 4)
+        out.reserveCapacity(4 + 160 + id.utf8.count + task.utf8.count + queue.utf8.count + argsJSON.count + kwargsJSON.count)
+        func member(_ key: String, _ value: JSON) {
+            out.append(out.count == 4 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            JSON.string(key).write(to: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(to: &out)
+        }
+        member("id", .string(id))
+        member("task", .string(task))
+        member("retries", JSON(retries))
+        member("queue", .string(queue))
+        member("root_id", JSON(rootID))
+        member("parent_id", JSON(parentID))
+        member("deliveries", JSON(deliveries))
+        member("soft", JSON(softTimeLimit))
+        out.append(contentsOf: #","args":"#.utf8)
+        out.append(contentsOf: argsJSON)
+        out.append(contentsOf: #","kwargs":"#.utf8)
+        out.append(contentsOf: kwargsJSON)
+        out.append(UInt8(ascii: "}"))
+        let length = out.count - 4
+        for k in 0..<4 { out[k] = UInt8(truncatingIfNeeded: length >> (24 - 8 * k)) }
+        return out
     }
 
     public init(decoding payload: [UInt8]) throws {
