@@ -6,7 +6,7 @@
 /// (docs/performance.md); locating them and converting each straight to its field is not.
 /// Locating still validates every byte with the parser's own rules, so a document is accepted
 /// or rejected exactly as ``JSON/parse(_:)-(UnsafeRawBufferPointer)`` would, with the same error.
-struct JSONFieldPaths: Sendable {
+public struct JSONFieldPaths: Sendable {
     struct Member: Sendable {
         let keyBytes: [UInt8]
         /// Length, first and last byte packed: most keys that are not this one differ here,
@@ -49,11 +49,11 @@ struct JSONFieldPaths: Sendable {
     /// `objects[0]` is the document's root.
     let objects: [Object]
     /// The path of each slot, as given.
-    let paths: [[String]]
+    public let paths: [[String]]
 
     /// Slot `i` locates `paths[i]`. A path's parent must be listed before it (its slot holds
     /// the whole parent value, so a caller can tell "absent" from "not an object").
-    init(_ paths: [[String]]) {
+    public init(_ paths: [[String]]) {
         var objectOfSlot: [Int: Int] = [:]  // slot of a member with members below it → object number
         var objectCount = 1
         func parentSlot(_ path: [String]) -> Int? {
@@ -122,7 +122,7 @@ extension JSON {
     /// Validates one JSON document and returns, per slot of `paths`, the byte range of the
     /// value at that path (nil where absent, or where an ancestor is not an object). Accepts
     /// and rejects exactly the documents ``parse(_:)-(UnsafeRawBufferPointer)`` does.
-    static func locate(_ paths: JSONFieldPaths, in bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> [Range<Int>?] {
+    public static func locate(_ paths: JSONFieldPaths, in bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> [Range<Int>?] {
         var parser = JSONParser(bytes: bytes)
         var locator: JSONLocator? = JSONLocator(paths: paths, ranges: Array(repeating: nil, count: paths.paths.count))
         parser.skipWhitespace()

@@ -1,5 +1,5 @@
 /// A member path a locating pass tracks, and where its range goes (see ``JSONFieldPaths``).
-protocol JSONFieldPath {
+public protocol JSONFieldPath {
     /// The slot of this path in its ``JSONFieldPaths``.
     var slot: Int { get }
     /// Member keys from the document's root; joined with `.` they name the field in errors.
@@ -12,25 +12,31 @@ protocol JSONFieldPath {
 ///
 /// The bytes were validated by the locating pass, so a located value is well-formed JSON and
 /// its first byte tells its type.
-struct JSONLocatedValues {
-    let bytes: UnsafeRawBufferPointer
-    let ranges: [Range<Int>?]
+public struct JSONLocatedValues {
+    public let bytes: UnsafeRawBufferPointer
+    public let ranges: [Range<Int>?]
+
+    /// `ranges` as ``JSON/locate(_:in:)`` returned them for `bytes`.
+    public init(bytes: UnsafeRawBufferPointer, ranges: [Range<Int>?]) {
+        self.bytes = bytes
+        self.ranges = ranges
+    }
 
     /// The value's byte range; nil if absent or `null`.
-    func range(_ field: some JSONFieldPath) -> Range<Int>? {
+    public func range(_ field: some JSONFieldPath) -> Range<Int>? {
         guard let range = ranges[field.slot], bytes[range.lowerBound] != UInt8(ascii: "n") else { return nil }
         return range  // only `null` starts with "n" (`NaN` with "N")
     }
 
     /// The whole value, built; nil if absent (a `null` is `.null`).
-    func value(_ field: some JSONFieldPath) throws(ProtocolError) -> JSON? {
+    public func value(_ field: some JSONFieldPath) throws(ProtocolError) -> JSON? {
         guard let range = ranges[field.slot] else { return nil }
         var parser = JSONParser(bytes: bytes)
         parser.position = range.lowerBound
         return try parser.parseValue()
     }
 
-    func string(_ field: some JSONFieldPath) throws(ProtocolError) -> String? {
+    public func string(_ field: some JSONFieldPath) throws(ProtocolError) -> String? {
         guard let range = range(field) else { return nil }
         guard bytes[range.lowerBound] == UInt8(ascii: "\"") else { throw wrongType(field, "a string or null") }
         let text = (range.lowerBound + 1)..<(range.upperBound - 1)
@@ -44,19 +50,19 @@ struct JSONLocatedValues {
 
     /// The raw text of a string value without escapes (nearly every string in Celery traffic):
     /// its bytes are its UTF-8. Nil for any other value, or a string with an escape.
-    func plainStringBytes(_ field: some JSONFieldPath) -> UnsafeRawBufferPointer? {
+    public func plainStringBytes(_ field: some JSONFieldPath) -> UnsafeRawBufferPointer? {
         guard let range = range(field), bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
         return Self.unescaped(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)]))
     }
 
-    func int(_ field: some JSONFieldPath) throws(ProtocolError) -> Int? {
+    public func int(_ field: some JSONFieldPath) throws(ProtocolError) -> Int? {
         guard range(field) != nil else { return nil }
         guard case .number(let number)? = try value(field) else { throw wrongType(field, "an integer or null") }
         guard let value = number.int else { throw wrongType(field, "an integer") }
         return value
     }
 
-    func bool(_ field: some JSONFieldPath) throws(ProtocolError) -> Bool? {
+    public func bool(_ field: some JSONFieldPath) throws(ProtocolError) -> Bool? {
         guard let range = range(field) else { return nil }
         switch bytes[range.lowerBound] {
         case UInt8(ascii: "t"): return true
@@ -66,26 +72,26 @@ struct JSONLocatedValues {
     }
 
     /// True for an object, false if absent or `null`.
-    func isObject(_ field: some JSONFieldPath) throws(ProtocolError) -> Bool {
+    public func isObject(_ field: some JSONFieldPath) throws(ProtocolError) -> Bool {
         guard let range = range(field) else { return false }
         guard bytes[range.lowerBound] == UInt8(ascii: "{") else { throw wrongType(field, "an object or null") }
         return true
     }
 
     /// The elements of an array, built; nil if absent or `null`.
-    func array(_ field: some JSONFieldPath) throws(ProtocolError) -> [JSON]? {
+    public func array(_ field: some JSONFieldPath) throws(ProtocolError) -> [JSON]? {
         guard range(field) != nil else { return nil }
         guard case .array(let elements)? = try value(field) else { throw wrongType(field, "an array or null") }
         return elements
     }
 
     /// An ISO-8601 string such as `eta`/`expires`, as epoch seconds.
-    func timestamp(_ field: some JSONFieldPath) throws(ProtocolError) -> Double? {
+    public func timestamp(_ field: some JSONFieldPath) throws(ProtocolError) -> Double? {
         guard let text = try string(field) else { return nil }
         return try Timestamp.parse(text)
     }
 
-    func wrongType(_ field: some JSONFieldPath, _ expected: String) -> ProtocolError {
+    public func wrongType(_ field: some JSONFieldPath, _ expected: String) -> ProtocolError {
         .wrongType(field: field.path.joined(separator: "."), expected: expected)
     }
 

@@ -64,12 +64,9 @@ public enum ChildMain {
                             traceback: nil, runtime: 0, rssKiB: maxRSS())
         }
         caraway_reset_soft_limit_flag()
-        var taskLogger = logger
-        taskLogger[metadataKey: "task.id"] = "\(request.id)"
-        taskLogger[metadataKey: "task.name"] = "\(request.task)"
         let context = TaskContext(id: request.id, name: request.task, retries: request.retries, queue: request.queue,
                                   rootID: request.rootID, parentID: request.parentID, deliveries: request.deliveries,
-                                  softTimeLimit: request.softTimeLimit, logger: taskLogger)
+                                  softTimeLimit: request.softTimeLimit, logger: logger)
         do {
             let result = try entry.handler(context, request.args, request.kwargs)
             return .success(result: result, runtime: monotonicSeconds() - started, rssKiB: maxRSS())

@@ -1,5 +1,5 @@
 import CarawayProtocol
-import CarawayWorker
+@testable import CarawayWorker
 import Testing
 
 struct ChildMessagesTests {
@@ -101,5 +101,39 @@ struct ChildMessagesTests {
     @Test("requests without id or task are rejected", arguments: ["", "nope", "[]", #"{"task": "t"}"#, #"{"id": "a"}"#, #"{"id": 1, "task": "t"}"#])
     func garbageRequest(text: String) {
         #expect(throws: (any Error).self) { try ChildRequest(decoding: Array(text.utf8)) }
+    }
+
+    @Test("a request's optional members of the wrong type read as their defaults; escapes and repeated keys read as Python would")
+    func requestDefaultsAndEscapes() throws {
+        let text = #"{"id": "a\u00e9", "task": "t", "task": "caraway.add", "args": {"x": 1}, "kwargs": [1], "retries": 1.5, "#
+            + #""queue": 7, "root_id": false, "parent_id": "p", "deliveries": "2", "soft": "x"}"#
+        let request = try ChildRequest(decoding: Array(text.utf8))
+        #expect(request.id == "aé" && request.task == "caraway.add")
+        #expect(request.args == [] && request.kwargs == [:] && request.retries == 0 && request.queue == "celery")
+        #expect(request.rootID == nil && request.parentID == "p" && request.deliveries == 1 && request.softTimeLimit == nil)
+        let empty = try ChildRequest(decoding: Array(#"{"id":"i","task":"t"}"#.utf8))
+        #expect(empty.args == [] && empty.kwargs == [:] && empty.retries == 0 && empty.deliveries == 1)
+    }
+
+    @Test("a reply's optional members of the wrong type read as their defaults")
+    func replyDefaults() throws {
+        let text = #"{"status": "failure", "exc_type": 1, "message": null, "runtime": "slow", "rss_kb": 1.5, "traceback": []}"#
+        guard case .failure(let error, let traceback, let runtime, let rss) = try ChildReply(decoding: Array(text.utf8)) else {
+            Issue.record("not a failure")
+            return
+        }
+        #expect(error.type == "Exception" && error.message == "" && error.module == "builtins")
+        #expect(traceback == nil && runtime == 0 && rss == 0)
+        guard case .success(let result, _, _) = try ChildReply(decoding: Array(#"{"status":"success"}"#.utf8)) else {
+            Issue.record("not a success")
+            return
+        }
+        #expect(result == .null)
+    }
+
+    @Test("an empty frame object is {}")
+    func emptyFrame() throws {
+        let frame = FrameObjectWriter(capacity: 0).finish()
+        #expect(try payload(frame) == Array("{}".utf8))
     }
 }
