@@ -14,10 +14,10 @@ public protocol JSONFieldPath {
 /// its first byte tells its type.
 public struct JSONLocatedValues {
     public let bytes: UnsafeRawBufferPointer
-    public let ranges: [Range<Int>?]
+    public let ranges: JSONLocations
 
     /// `ranges` as ``JSON/locate(_:in:)`` returned them for `bytes`.
-    public init(bytes: UnsafeRawBufferPointer, ranges: [Range<Int>?]) {
+    public init(bytes: UnsafeRawBufferPointer, ranges: JSONLocations) {
         self.bytes = bytes
         self.ranges = ranges
     }

@@ -43,7 +43,7 @@ struct MetricsTests {
             metrics.record(ExecutionEvent(taskID: "t", task: "task-\(i)", state: "RECEIVED", at: 0, node: "n"))
         }
         #expect(metrics.tasks.count == NodeMetrics.maxTaskNames + 1)
-        #expect(metrics.tasks["other"]?["received"] == 50)
+        #expect(metrics.tasks["other"]?["RECEIVED"] == 50)
     }
 
     @Test("Celery task events carry the fields Flower reads")

@@ -18,8 +18,8 @@ final class NodeMetrics {
         }
     }
 
-    /// task name → state → count. States are the history's, lowercased: received, started,
-    /// success, failure, retry, revoked, requeued, dead.
+    /// task name → state → count. States as the history names them (RECEIVED, STARTED,
+    /// SUCCESS, …); `/metrics` shows them lowercased — converted there, not per event.
     private(set) var tasks: [String: [String: Int]] = [:]
     private(set) var runtimes: [String: Histogram] = [:]
     /// Bound on distinct task names, so a producer sending random names cannot grow memory.
@@ -27,7 +27,7 @@ final class NodeMetrics {
 
     func record(_ event: ExecutionEvent) {
         let name = tasks[event.task] != nil || tasks.count < Self.maxTaskNames ? event.task : "other"
-        tasks[name, default: [:]][event.state.lowercased(), default: 0] += 1
+        tasks[name, default: [:]][event.state, default: 0] += 1
         if let runtime = event.runtime, event.isTerminal || event.state == "RETRY" {
             runtimes[name, default: Histogram()].observe(runtime)
         }
@@ -36,7 +36,7 @@ final class NodeMetrics {
     func render(into out: inout PrometheusText) {
         out.family("caraway_tasks_total", "counter", "Task state transitions seen by this node, by task name and state.")
         for (task, states) in tasks.sorted(by: { $0.key < $1.key }) {
-            for (state, count) in states.sorted(by: { $0.key < $1.key }) {
+            for (state, count) in states.map({ ($0.key.lowercased(), $0.value) }).sorted(by: { $0.0 < $1.0 }) {
                 out.sample("caraway_tasks_total", [("task", task), ("state", state)], count)
             }
         }

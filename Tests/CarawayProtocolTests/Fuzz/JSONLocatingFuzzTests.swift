@@ -47,7 +47,8 @@ struct JSONLocatingFuzzTests {
             try fuzzExpect(a == b && a == c, "errors differ: full \(a), locating \(b), element ranges \(c)")
         case (.success(let value), .success(let slots), .success(let elements)):
             try fuzzExpect(slots.count == paths.paths.count, "\(slots.count) slots for \(paths.paths.count) paths")
-            for (path, range) in zip(paths.paths, slots) {
+            for (slot, path) in paths.paths.enumerated() {
+                let range = slots[slot]
                 let expected = Self.value(at: path, in: value)
                 var found: JSON?
                 if let range {
