@@ -266,8 +266,9 @@ extension CeleryMessage {
             throw .wrongType(field: "body", expected: "a string")
         }
         let encoding = try envelope.string(Field.bodyEncoding)
-        guard encoding == nil || ["base64", "utf-8", "utf8"].contains(encoding!) else {
-            throw .unsupportedBodyEncoding(encoding!)
+        switch encoding {
+        case nil, "base64"?, "utf-8"?, "utf8"?: break
+        case let other?: throw .unsupportedBodyEncoding(other)
         }
         // A body without escapes (kombu's base64 never has any) is decoded from the envelope's
         // own bytes, with no String in between.

@@ -20,8 +20,9 @@ public struct JSONFieldPaths: Sendable {
 
     struct Object: Sendable {
         let members: [Member]
-        /// Every slot below this object. Cleared on entering it, so that of a repeated key the
-        /// last value wins whole, nested members included (Python's `json.loads` keeps the last).
+        /// Every slot below this object. Cleared whenever the member holding this object is met,
+        /// so that of a repeated key the last value wins whole, nested members included
+        /// (Python's `json.loads` keeps the last), even when that value is not an object.
         let descendants: [Int]
         /// Open-addressed table of member numbers by key signature (-1: empty). A Celery
         /// header object has ~20 keys and ~19 tracked members: a linear search per key was
