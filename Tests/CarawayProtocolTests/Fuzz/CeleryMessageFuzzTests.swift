@@ -164,36 +164,46 @@ struct CeleryMessageFuzzTests {
         return all
     }()
 
+    /// The `plain_add` and `chain` fixtures with one field (any header, property or top-level
+    /// key) set to each value of ``everyType``, spliced in as raw bytes.
+    static func everyFieldVariants() throws -> [(fixture: String, path: [String], label: String, raw: [UInt8], bytes: [UInt8])] {
+        var variants: [(fixture: String, path: [String], label: String, raw: [UInt8], bytes: [UInt8])] = []
+        for (name, original) in try parsedFixtures() where ["plain_add", "chain"].contains(name) {
+            var paths: [[String]] = EnvelopeGen.topKeys.map { [$0] }
+            paths += EnvelopeGen.headerKeys.map { ["headers", $0] }
+            paths += EnvelopeGen.propertyKeys.map { ["properties", $0] }
+            paths += EnvelopeGen.deliveryInfoKeys.map { ["properties", "delivery_info", $0] }
+            for path in paths {
+                for (label, raw) in everyType {
+                    var envelope = original
+                    envelope.set(path, to: "@@RAW0@@")
+                    var bytes = envelope.serialized()
+                    let needle = Array("\"@@RAW0@@\"".utf8)
+                    if let range = bytes.firstRange(of: needle) { bytes.replaceSubrange(range, with: raw) }
+                    variants.append((name, path, label, raw, bytes))
+                }
+            }
+        }
+        return variants
+    }
+
     @Test("decode never traps when any one field holds any JSON type, and re-publishes what it accepts")
     func everyFieldEveryType() throws {
         let outcomes = FuzzCounter()
         var checked = 0
         let clock = ContinuousClock()
         let started = clock.now
-        for (name, original) in try Self.parsedFixtures() where ["plain_add", "chain"].contains(name) {
-            var paths: [[String]] = EnvelopeGen.topKeys.map { [$0] }
-            paths += EnvelopeGen.headerKeys.map { ["headers", $0] }
-            paths += EnvelopeGen.propertyKeys.map { ["properties", $0] }
-            paths += EnvelopeGen.deliveryInfoKeys.map { ["properties", "delivery_info", $0] }
-            for path in paths {
-                for (label, raw) in Self.everyType {
-                    var envelope = original
-                    envelope.set(path, to: "@@RAW0@@")
-                    let text = envelope.serialized()
-                    let needle = Array("\"@@RAW0@@\"".utf8)
-                    var bytes = text
-                    if let range = bytes.firstRange(of: needle) { bytes.replaceSubrange(range, with: raw) }
-                    let input = FuzzBytes(bytes: bytes, how: "\(name) \(path.joined(separator: ".")) = \(label)",
-                                          seed: Fuzz.fnv1a(label) ^ UInt64(checked))
-                    do {
-                        try Self.decodeChecked(input, outcomes: outcomes)
-                    } catch {
-                        Issue.record("\(input.how): \(error.message)")
-                        return
-                    }
-                    checked += 1
-                }
+        for variant in try Self.everyFieldVariants() {
+            let input = FuzzBytes(bytes: variant.bytes,
+                                  how: "\(variant.fixture) \(variant.path.joined(separator: ".")) = \(variant.label)",
+                                  seed: Fuzz.fnv1a(variant.label) ^ UInt64(checked))
+            do {
+                try Self.decodeChecked(input, outcomes: outcomes)
+            } catch {
+                Issue.record("\(input.how): \(error.message)")
+                return
             }
+            checked += 1
         }
         print("fuzz CeleryMessageFuzzTests/everyFieldEveryType: \(checked) cases in \(clock.now - started), "
             + "outcomes \(outcomes.summary)")
