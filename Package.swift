@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Caraway", targets: ["Caraway"]),
         .executable(name: "caraway", targets: ["CarawayCLI"]),
         .executable(name: "caraway-bench", targets: ["CarawayBench"]),
+        .executable(name: "caraway-floor", targets: ["CarawayFloor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,6 +65,8 @@ let package = Package(
         .executableTarget(name: "CarawayBench", dependencies: [
             "CCaraway", "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", "CarawayWorker", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),  // a script-style tool: top-level state, one thread
+        // The chain's floor for bench/run (C on purpose: the chain with no language runtime in it).
+        .executableTarget(name: "CarawayFloor", linkerSettings: [.linkedLibrary("hiredis")]),
 
         .target(name: "CarawayTestSupport", path: "Tests/CarawayTestSupport"),
         .testTarget(name: "CarawayProtocolTests", dependencies: [

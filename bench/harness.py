@@ -15,8 +15,11 @@ odd ones) so a slow minute of this VM does not land on one side only:
   h  scaling: 1, 2, 3 nodes (or Celery workers) of 2 processes each
   i  Caraway only: (a) with the execution history written to Postgres (its cost, issue 3)
 
-plus redis-benchmark's LPUSH and RPOP rates on the same Redis as the physical limit. Writes JSON
-and a markdown table (ratio Caraway/Celery per figure) to the output directory.
+plus redis-benchmark's LPUSH and RPOP rates on the same Redis as the physical limit, and the
+chain's floor (`caraway-bench floor`: (a)'s messages drained by a bare C loop doing only what
+prefetch 1 and acks-late make every node do — the node's settle_reserve script, two children,
+no decoding, no bookkeeping; Sources/CarawayFloor/main.c), both measured in every round of (a).
+Writes JSON and a markdown table (ratio Caraway/Celery per figure) to the output directory.
 """
 
 from __future__ import annotations
@@ -211,12 +214,12 @@ class Bench:
         """One burn-down per system, or `trials` rounds of them: each round starts fresh workers for
         both systems back to back (who goes first alternates), so the two systems' trials meet the
         same host minutes, and one worker instance the VM happens to treat badly is one trial, not
-        all of them. Given `limits`, redis-benchmark runs at the start of each round and its rates
-        are appended there."""
+        all of them. Given `limits`, redis-benchmark and the chain's floor run at the start of each
+        round and their rates are appended there."""
         runs: dict[str, list[dict]] = {}
         for trial in range(trials):
             if limits is not None:
-                limits.append(self.redis_benchmark())
+                limits.append({**self.redis_benchmark(), "floor": self.floor(count)})
             for system in systems or self.order(index + trial):
                 url = self.start_proxy() if proxy else None
                 workers = self.start_workers(system, count=nodes, redis_url=url, max_tasks_per_child=max_tasks_per_child,
@@ -326,6 +329,14 @@ class Bench:
         self.stop_workers([node])
         return {system: beat_figures(arrivals[f"bench-beat-{system}"][:ticks + 1]) for system in self.args.systems}
 
+    def floor(self, count: int) -> float:
+        """Tasks/s of the bare chain (caraway-floor) over `count` no-op messages."""
+        run = self.run_load("floor", self.redis.url, count)
+        self.client.flushall()
+        if run["tasks"] != count:
+            raise RuntimeError(f"caraway-floor drained {run['tasks']} of {count} messages")
+        return run["tasks_per_second"]
+
     def redis_benchmark(self) -> dict:
         rates = {}
         for test in ("lpush", "rpop"):
@@ -355,10 +366,10 @@ def median_trial(trials: list[dict]) -> dict:
 
 
 def median_limit(limits: list[dict]) -> dict:
-    """redis-benchmark measured once per round of (a): each rate's median (every round kept)."""
+    """redis-benchmark and the floor, measured once per round of (a): each rate's median (every round kept)."""
     if len(limits) == 1:
         return limits[0]
-    out = {test: statistics.median(l[test] for l in limits) for test in ("lpush", "rpop", "pair")}
+    out = {test: statistics.median(l[test] for l in limits) for test in ("lpush", "rpop", "pair", "floor") if test in limits[0]}
     out["trials"] = limits
     return out
 
@@ -472,6 +483,9 @@ def rows(results: dict) -> list[tuple]:
         pair = results["redis_benchmark"]["pair"]
         out.append(("(a) vs redis-benchmark LPUSH+RPOP pair", f"{base / pair:.2f} of {pair:,.0f}/s", "", "", "≥ 0.25",
                     base / pair >= 0.25))
+        floor = results["redis_benchmark"].get("floor")
+        if floor:
+            out.append(("(a) vs the chain's floor (caraway-floor)", f"{base / floor:.2f} of {floor:,.0f}/s", "", "", "", None))
     return out
 
 
@@ -488,6 +502,10 @@ def markdown(results: dict) -> str:
         lines.append(f"redis-benchmark on the same Redis: LPUSH {rb['lpush']:,.0f}/s, RPOP {rb['rpop']:,.0f}/s, "
                      f"pair {rb['pair']:,.0f}/s" + (" (medians of one run per round of (a): pair "
                      + " / ".join(f"{t['pair']:,.0f}" for t in rb["trials"]) + "/s)." if "trials" in rb else "."))
+    if rb and rb.get("floor"):
+        lines.append(f"The chain's floor (caraway-floor: (a)'s messages, the node's script, 2 children, nothing else): "
+                     f"{rb['floor']:,.0f}/s" + (" (median; per round " + " / ".join(f"{t['floor']:,.0f}" for t in rb["trials"])
+                                                + "/s)." if "trials" in rb else "."))
     s = results["scenarios"]
     for system in ("caraway", "celery"):
         rates = s.get("a_noop", {}).get(system, {}).get("trials_tasks_per_second", [])

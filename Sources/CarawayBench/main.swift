@@ -18,6 +18,8 @@ import Glibc
 //   caraway-bench rtt REDIS_URL COUNT        COUNT sequential PINGs (to measure an injected delay)
 //   caraway-bench proxy REDIS_URL MICROS     a TCP proxy to Redis holding each chunk MICROS each way;
 //                                            prints {"port": N} once listening, runs until killed
+//   caraway-bench floor REDIS_URL COUNT      enqueue COUNT no-op tasks and time caraway-floor draining them:
+//                                            the node's Redis/child chain with nothing else (Floor.swift)
 //   caraway-bench micro COUNT [STEP]         the node's per-task CPU steps in isolation (Micro.swift)
 // Prints one JSON object on stdout.
 
@@ -29,7 +31,7 @@ if (3...4).contains(arguments.count), arguments[1] == "micro", let count = Int(a
     exit(0)
 }
 guard arguments.count == 4, let count = Int(arguments[3]), count > 0, let endpoint = try? RedisEndpoint.parse(arguments[2]) else {
-    fputs("usage: caraway-bench noop|results|latency|rtt REDIS_URL COUNT | proxy REDIS_URL MICROSECONDS\n", stderr)
+    fputs("usage: caraway-bench noop|results|latency|rtt|floor REDIS_URL COUNT | proxy REDIS_URL MICROSECONDS | micro COUNT [STEP]\n", stderr)
     exit(2)
 }
 let mode = arguments[1]
@@ -226,6 +228,7 @@ connection.onReady = {
     case "rtt": roundTrips()
     case "noop": burnDown(task: "caraway.noop", storeResults: false)
     case "results": burnDown(task: "caraway.noop", storeResults: true)
+    case "floor": floor(endpoint: endpoint, count: count)
     case "latency": subscriber.onReady = { latency() }; subscriber.connect()
     default: fputs("unknown mode \(mode)\n", stderr); exit(2)
     }

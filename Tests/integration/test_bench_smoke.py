@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(420)
 def test_bench_harness_smoke_run_produces_every_figure_for_both_systems(caraway_bin, tmp_path):
     bin_dir = Path(caraway_bin).resolve().parent
-    assert (bin_dir / "caraway-bench").is_file(), (
-        f"caraway-bench missing next to {caraway_bin}: scripts/build-release caraway-bench")
+    for tool in ("caraway-bench", "caraway-floor"):
+        assert (bin_dir / tool).is_file(), f"{tool} missing next to {caraway_bin}: scripts/build-release {tool}"
+
     result = subprocess.run([sys.executable, "-u", str(REPO / "bench" / "harness.py"), "--smoke", "--bin", str(bin_dir),
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=400, cwd=REPO,
                             stdin=subprocess.DEVNULL)
@@ -47,5 +48,9 @@ def test_bench_harness_smoke_run_produces_every_figure_for_both_systems(caraway_
     assert len(limit["trials"]) == 2 and min(t["pair"] for t in limit["trials"]) <= limit["pair"] <= max(
         t["pair"] for t in limit["trials"]), limit
     assert limit["pair"] > 0
+    # The chain's floor ran in each round too, and drained every message (it stops only when the
+    # queue is empty, so a rate means all (a)'s messages went through the bare chain).
+    assert len(limit["trials"]) == 2 and all(t["floor"] > 0 for t in limit["trials"]), limit
+    assert min(t["floor"] for t in limit["trials"]) <= limit["floor"] <= max(t["floor"] for t in limit["trials"]), limit
     table = (tmp_path / "latest.md").read_text()
     assert "| (a) no-op burn-down |" in table and "Caraway/Celery" in table

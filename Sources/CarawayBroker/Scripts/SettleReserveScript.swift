@@ -13,12 +13,14 @@ extension BrokerScripts {
     ///          queue is empty, `{ours, -1}` when the node is not registered (nothing reserved);
     ///          `ours` is 1 when the settled delivery was still ours, 0 when it had been recovered.
     ///
+    /// Public for `caraway-bench floor`, which runs it outside a node.
+    ///
     /// The hot path of a busy node: a task without follow-ups ends and its child is idle again.
     /// It does exactly what `settle` then `reserve` would (same snippets, same invariants I1/I4:
     /// the outcome is stored before the message leaves in-flight, and at most one message is
     /// taken for the one idle child) in one script call — one command to format, send, run and
     /// parse per task instead of two (docs/performance.md).
-    static let settleReserve = RedisScript(name: "settle_reserve", source: LuaSnippets.storeResult + LuaSnippets.takeOne + """
+    public static let settleReserve = RedisScript(name: "settle_reserve", source: LuaSnippets.storeResult + LuaSnippets.takeOne + """
 
     local ours = redis.call('HDEL', KEYS[1], ARGV[1])
     store_result(2, ARGV[2], ARGV[3])
