@@ -4,6 +4,7 @@ import PackageDescription
 // Layers point down only (docs/architecture.md):
 // C shims → CarawayLoop → CarawayRedis / CarawayHTTP → CarawayProtocol (pure)
 // → CarawayBroker → CarawayWorker / CarawayBeat / CarawayControl → Caraway (node library) → CarawayCLI (`caraway`).
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 let package = Package(
     name: "Caraway",
     platforms: [.macOS(.v13)],
@@ -26,24 +27,24 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .target(name: "CCaraway"),
 
-        .target(name: "CarawayLoop", dependencies: ["CUV", "CCaraway"]),
+        .target(name: "CarawayLoop", dependencies: ["CUV", "CCaraway"], swiftSettings: hotPath),
         .target(name: "CarawayRedis", dependencies: [
             "CarawayLoop", "CUV", "CHiredis", .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPath),
         .target(name: "CarawayHTTP", dependencies: [
             "CarawayLoop", "CUV", "CHTTPParser", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CarawayPostgres", dependencies: [
             "CarawayLoop", "CUV", "CPQ", "CPQLazy", .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "CarawayProtocol"),
+        .target(name: "CarawayProtocol", swiftSettings: hotPath),
         .target(name: "CarawayBroker", dependencies: [
             "CarawayRedis", "CarawayProtocol", "CarawayLoop", .product(name: "Logging", package: "swift-log"),
-        ], resources: []),
+        ], resources: [], swiftSettings: hotPath),
         .target(name: "CarawayWorker", dependencies: [
             "CarawayLoop", "CarawayProtocol", "CarawayBroker", "CCaraway",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPath),
         .target(name: "CarawayStore", dependencies: [
             "CarawayPostgres", "CarawayProtocol", "CarawayLoop", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -60,7 +61,7 @@ let package = Package(
             "CarawayPostgres", "CarawayStore",
             "CCaraway", .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], resources: [.embedInCode("Resources/openapi.yaml")]),
+        ], resources: [.embedInCode("Resources/openapi.yaml")], swiftSettings: hotPath),
         .executableTarget(name: "CarawayCLI", dependencies: ["Caraway"]),
         .executableTarget(name: "CarawayBench", dependencies: [
             "CCaraway", "CarawayBroker", "CarawayLoop", "CarawayProtocol", "CarawayRedis", "CarawayWorker", .product(name: "Logging", package: "swift-log"),

@@ -139,8 +139,10 @@ public final class Node {
             self.logger.warning("node.presumed_dead_by_peers", metadata: ["node.id": "\(self.nodeID)", "active": "\(self.consumer.active.count)"])
         }
         recoverer.isEnabled = { [unowned self] in self.heartbeater.isRegistered }
+        consumer.onTransition = { [unowned self] in self.metrics.record(task: $0, state: $1, runtime: $2) }
         consumer.onExecutionEvent = { [unowned self] in self.executionEvent($0) }
-        consumer.eventsNeedArguments = { [unowned self] in self.beat?.history != nil || self.events.taskEventsEnabled }
+        consumer.executionEventsWanted = { [unowned self] in self.beat?.history != nil || self.events.taskEventsEnabled }
+        consumer.eventsNeedArguments = consumer.executionEventsWanted
         consumer.isRevoked = { [unowned self] in self.revocations.contains($0) }
         events.workerState = { [unowned self] in
             EventDispatcher.WorkerState(active: self.consumer.active.count, processed: self.consumer.stats.totals.values.reduce(0, +))

@@ -47,5 +47,13 @@ public struct ExecutionEvent: Sendable {
     }
 
     /// Terminal states end an execution (`finished_at`).
-    public var isTerminal: Bool { ["SUCCESS", "FAILURE", "REVOKED", "DEAD"].contains(state) }
+    public var isTerminal: Bool { Self.isTerminal(state) }
+
+    /// Whether `state` ends a task's history (SUCCESS, FAILURE, REVOKED, DEAD).
+    public static func isTerminal(_ state: String) -> Bool {
+        switch state {
+        case "SUCCESS", "FAILURE", "REVOKED", "DEAD": return true
+        default: return false
+        }
+    }
 }

@@ -97,13 +97,14 @@ public struct JSONFieldPaths: Sendable {
     /// equivalence.
     func member(of object: Int, named key: UnsafeRawBufferPointer) -> Member? {
         let signature = Self.signature(of: key)
-        let object = objects[object]
         var bucket = Object.bucket(signature)
+        // Read in place (`objects[object].…`): a local copy of the Object costs a retain and a
+        // release per array it holds, per key of the document.
         while true {
-            let number = Int(object.table[bucket])
+            let number = Int(objects[object].table[bucket])
             guard number >= 0 else { return nil }
-            let member = object.members[number]
-            if member.signature == signature {
+            if objects[object].members[number].signature == signature {
+                let member = objects[object].members[number]
                 var index = 0
                 while index < key.count, member.keyBytes[index] == key[index] { index += 1 }
                 if index == key.count { return member }

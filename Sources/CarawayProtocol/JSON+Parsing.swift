@@ -67,7 +67,11 @@ struct JSONParser {
         return value
     }
 
+    @inline(__always)
     mutating func skipWhitespace() {
+        // Whitespace is at most a space or two between tokens (Python's ", " and ": "): test the
+        // byte here, loop only when there is some.
+        guard position < bytes.count, bytes[position] <= 0x20 else { return }
         while position < bytes.count, Self.isWhitespace(bytes[position]) { position += 1 }
     }
 
@@ -344,7 +348,10 @@ struct JSONParser {
         var index = index
         while index + 8 <= bytes.count {
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            if Self.hasSpecialByte(word) { break }
+            let special = Self.specialBytes(word)
+            // The lowest flagged byte is exact (see specialBytes): most strings end inside their
+            // first word, and stepping to the quote here skips a byte-by-byte walk to it.
+            if special != 0 { return index + special.trailingZeroBitCount / 8 }
             index += 8
         }
         while index < bytes.count {
@@ -358,15 +365,18 @@ struct JSONParser {
     /// True if any byte of `word` is below 0x20, at or above 0x80, `"` or `\\` (exact: the
     /// classic "has zero byte" / "has byte less than n" bit tricks have no false positives
     /// in deciding whether such a byte exists).
+    /// The high bit of each byte of `word` that may be special (below 0x20, at or above 0x80,
+    /// `"` or `\\`), read little-endian. Bytes above the lowest flagged one can be flagged
+    /// falsely (a borrow runs upwards), never the lowest: it is always the first special byte.
     @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
+    static func specialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
         let control = (word &- 0x20 &* ones) & ~word & highs
         let quote = hasZeroByte(word ^ (0x22 &* ones))
         let backslash = hasZeroByte(word ^ (0x5C &* ones))
-        return (control | quote | backslash | (word & highs)) != 0
+        return control | quote | backslash | (word & highs)
     }
 
     static func printable(_ byte: UInt8) -> String {

@@ -105,19 +105,22 @@ struct FrameObjectWriter {
         out.reserveCapacity(4 + capacity)
     }
 
-    private mutating func key(_ key: String) {
+    /// Keys are literals of plain ASCII (nothing to escape), so their bytes go in as they are.
+    private mutating func key(_ key: StaticString) {
         out.append(out.count == 4 ? UInt8(ascii: "{") : UInt8(ascii: ","))
-        JSON.string(key).write(to: &out)
+        out.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
     }
 
-    mutating func member(_ key: String, _ value: JSON) {
+    mutating func member(_ key: StaticString, _ value: JSON) {
         self.key(key)
         value.write(to: &out)
     }
 
     /// A member whose value is already valid JSON.
-    mutating func member(_ key: String, raw: ArraySlice<UInt8>) {
+    mutating func member(_ key: StaticString, raw: ArraySlice<UInt8>) {
         self.key(key)
         out.append(contentsOf: raw)
     }

@@ -64,8 +64,6 @@ public final class ChildPool {
         for _ in 0..<configuration.size { spawn(holdsSlot: true) }
     }
 
-    /// Children that hold a slot and wait for work.
-    public var available: [PoolChild] { children.filter { $0.holdsSlot && $0.state == .idle } }
     /// Children that are up (for readiness).
     public var readyCount: Int { children.filter { $0.holdsSlot && ($0.state == .idle || $0.state == .busy) }.count }
     public var pids: [Int32] { children.filter { $0.state != .exited }.map(\.pid) }

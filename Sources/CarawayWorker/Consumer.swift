@@ -52,8 +52,14 @@ public final class Consumer {
     public var onLeaseInDoubt: (() -> Void)?
     /// Called when this node delayed a message (so the forwarder can look sooner).
     public var onDelayed: (() -> Void)?
-    /// Execution history sink: every state transition of every task this node handles.
+    /// Every state transition of every task this node handles, as task name, state and runtime
+    /// (for counters: cheap, always called).
+    public var onTransition: ((_ task: String, _ state: String, _ runtime: Double?) -> Void)?
+    /// Execution history sink: every state transition of every task this node handles, in full,
+    /// while ``executionEventsWanted`` is true.
     public var onExecutionEvent: ((ExecutionEvent) -> Void)?
+    /// Whether ``onExecutionEvent`` wants events now (history or Celery task events are on).
+    public var executionEventsWanted: () -> Bool = { true }
     /// Whether the sink wants a task's arguments now (history or Celery task events are on):
     /// building them costs a parse per task that nothing else needs.
     public var eventsNeedArguments: () -> Bool = { true }
@@ -100,7 +106,9 @@ public final class Consumer {
     /// Reserves for every idle child, unless draining or the queues are known to be empty.
     public func fill() {
         guard !draining, isBrokerReady() else { return }
-        for child in pool.available {
+        // Over the pool's own array, not `pool.available`: fill runs after every task, and a
+        // filtered copy per call was an allocation per task (docs/performance.md).
+        for child in pool.children where child.isAvailable {
             let id = ObjectIdentifier(child)
             guard deliveries[id] == nil, !reserving.contains(id) else { continue }
             if queuesEmpty {
@@ -120,8 +128,8 @@ public final class Consumer {
     /// reserve that rides along with each settle (docs/performance.md).
     func probe() {
         guard !draining, isBrokerReady() else { return }
-        guard let child = pool.available.first(where: {
-            deliveries[ObjectIdentifier($0)] == nil && !reserving.contains(ObjectIdentifier($0))
+        guard let child = pool.children.first(where: {
+            $0.isAvailable && deliveries[ObjectIdentifier($0)] == nil && !reserving.contains(ObjectIdentifier($0))
         }) else { return }
         reserve(for: child)
     }

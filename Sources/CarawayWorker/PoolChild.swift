@@ -22,6 +22,9 @@ public final class PoolChild {
 
     public var pid: Int32 { process.pid }
 
+    /// Holds a slot and waits for work.
+    public var isAvailable: Bool { holdsSlot && state == .idle }
+
     init(process: ChildProcess, holdsSlot: Bool) {
         self.process = process
         self.holdsSlot = holdsSlot

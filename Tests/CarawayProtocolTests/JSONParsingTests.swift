@@ -19,6 +19,38 @@ struct JSONParsingTests {
         #expect(value.serializedString() == "[NaN,Infinity,-Infinity]")
     }
 
+    @Test("The word-at-a-time string scan stops at the first special byte, wherever it sits in a word")
+    func wordScanFindsFirstSpecialByte() throws {
+        // Strings are scanned 8 bytes per step and the scan steps straight to the lowest flagged
+        // byte of a word; bytes above it can be flagged falsely (0x01 after a quote, 0x21 after a
+        // 0x1F, …), so put each special byte at every offset of two words, with such bytes after it.
+        let specials: [(String, String)] = [("\"", ""), ("\\n", "\n"), ("é", "é"), ("\u{7f}", "\u{7f}")]
+        for offset in 0..<16 {
+            for (raw, decoded) in specials {
+                let head = String(repeating: "a", count: offset)
+                let text = "[\"" + head + raw + "\u{1}!#[]zz\", 1]"
+                let expected = raw == "\"" ? nil : head + decoded + "\u{1}!#[]zz"
+                let bytes = Array(text.utf8)
+                if let expected {
+                    // A control byte inside a string is invalid JSON: both scanners must say so at
+                    // the same offset, after the special byte has been passed correctly.
+                    #expect(throws: ProtocolError.invalidJSON(offset: 2 + head.utf8.count + raw.utf8.count,
+                                                              reason: "unescaped control character in string")) {
+                        try JSON.parse(bytes)
+                    }
+                    let valid = Array(("[\"" + head + raw + "!#[]zz\", 1]").utf8)
+                    #expect(try JSON.parse(valid)[0]?.stringValue == head + decoded + "!#[]zz", "offset \(offset) \(raw)")
+                    let located = try valid.withUnsafeBytes { try JSON.locate(JSONFieldPaths([["k"]]), in: $0) }
+                    #expect(located.count == 1)
+                } else {
+                    // The quote ends the string: what follows is not a value separator.
+                    #expect(throws: ProtocolError.self) { try JSON.parse(bytes) }
+                    #expect(try JSON.parse(Array(("[\"" + head + "\", 1]").utf8))[0]?.stringValue == head)
+                }
+            }
+        }
+    }
+
     @Test("Escapes decode, including surrogate pairs Python writes for emoji")
     func escapes() throws {
         let value = try JSON.parse(#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u2713", "\ud83d\ude00", "\u0000"]"#)

@@ -1,10 +1,10 @@
 import CarawayControl
 import CarawayProtocol
 
-/// Execution events fan out to the history writer, the metrics and Celery's event stream.
+/// Execution events fan out to the history writer and Celery's event stream (the metrics count
+/// transitions through `Consumer.onTransition`, without events).
 extension Node {
     func executionEvent(_ event: ExecutionEvent) {
-        metrics.record(event)
         beat?.history?.record(event)
         guard events.taskEventsEnabled, let (type, fields) = Self.celeryTaskEvent(event) else { return }
         events.task(type, uuid: event.taskID, fields: fields)
