@@ -8,9 +8,12 @@
 /// or rejected exactly as ``JSON/parse(_:)-(UnsafeRawBufferPointer)`` would, with the same error.
 public struct JSONFieldPaths: Sendable {
     struct Member: Sendable {
-        let keyBytes: [UInt8]
+        /// Where the key's bytes sit in ``JSONFieldPaths/keyBytes``: a plain value, so finding a
+        /// member retains nothing (an array per member cost a retain and release per key read).
+        let keyStart: Int
+        let keyCount: Int
         /// Length, first and last byte packed: most keys that are not this one differ here,
-        /// so the byte-by-byte compare runs almost only for the key that matches.
+        /// so the byte compare runs almost only for the key that matches.
         let signature: UInt32
         /// Where this member's range goes in the located ranges.
         let slot: Int
@@ -49,6 +52,8 @@ public struct JSONFieldPaths: Sendable {
 
     /// `objects[0]` is the document's root.
     let objects: [Object]
+    /// Every member's key, one after another (see ``Member/keyStart``).
+    let keyBytes: [UInt8]
     /// The path of each slot, as given.
     public let paths: [[String]]
 
@@ -72,10 +77,13 @@ public struct JSONFieldPaths: Sendable {
         }
         var members = [[Member]](repeating: [], count: objectCount)
         var descendants = [[Int]](repeating: [], count: objectCount)
+        var keyBytes: [UInt8] = []
         for (slot, path) in paths.enumerated() {
             let key = Array(path.last!.utf8)
-            let member = Member(keyBytes: key, signature: Self.signature(of: key.withUnsafeBytes { $0 }), slot: slot,
+            let member = Member(keyStart: keyBytes.count, keyCount: key.count,
+                                signature: Self.signature(of: key.withUnsafeBytes { $0 }), slot: slot,
                                 object: objectOfSlot[slot])
+            keyBytes += key
             members[parentSlot(path).map { objectOfSlot[$0]! } ?? 0].append(member)
             for depth in 1..<path.count {
                 if let ancestor = paths.firstIndex(of: Array(path.prefix(depth))), let object = objectOfSlot[ancestor] {
@@ -84,6 +92,7 @@ public struct JSONFieldPaths: Sendable {
             }
         }
         self.objects = zip(members, descendants).map { Object(members: $0, descendants: $1) }
+        self.keyBytes = keyBytes
         self.paths = paths
     }
 
@@ -103,11 +112,13 @@ public struct JSONFieldPaths: Sendable {
         while true {
             let number = Int(objects[object].table[bucket])
             guard number >= 0 else { return nil }
-            if objects[object].members[number].signature == signature {
-                let member = objects[object].members[number]
+            let member = objects[object].members[number]
+            if member.signature == signature, member.keyCount == key.count, keyBytes.withUnsafeBufferPointer({ stored in
                 var index = 0
-                while index < key.count, member.keyBytes[index] == key[index] { index += 1 }
-                if index == key.count { return member }
+                while index < key.count, stored[member.keyStart + index] == key[index] { index += 1 }
+                return index == key.count
+            }) {
+                return member
             }
             bucket = (bucket + 1) & (Object.tableSize - 1)
         }

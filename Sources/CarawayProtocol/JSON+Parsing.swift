@@ -99,8 +99,17 @@ struct JSONParser {
     mutating func expectWord(_ word: StaticString) throws(ProtocolError) {
         let count = word.utf8CodeUnitCount
         guard position + count <= bytes.count else { throw fail("unexpected end of input in literal") }
-        for k in 0..<count where bytes[position + k] != word.utf8Start[k] {
-            throw fail("invalid literal, expected '\(word)'")
+        // null, true, false: four bytes compared as one word, then what is left one by one.
+        let expected = UnsafeRawPointer(word.utf8Start)
+        var k = 0
+        if count >= 4 {
+            guard bytes.baseAddress!.loadUnaligned(fromByteOffset: position, as: UInt32.self)
+                    == expected.loadUnaligned(as: UInt32.self) else { throw fail("invalid literal, expected '\(word)'") }
+            k = 4
+        }
+        while k < count {
+            guard bytes[position + k] == word.utf8Start[k] else { throw fail("invalid literal, expected '\(word)'") }
+            k += 1
         }
         position += count
     }

@@ -40,7 +40,7 @@ public final class RedisConnection {
     private var connectTimer: LoopTimer?
     private var backoffMilliseconds: UInt64 = 0
     private var abortReason: RedisError?
-    var scriptSHAs: [String: String] = [:]
+    var scriptSHAs: [String: [UInt8]] = [:]
     /// How many times the connection came back after a loss (for metrics and logs).
     public private(set) var reconnects = 0
     private var everConnected = false
@@ -229,6 +229,11 @@ public final class RedisConnection {
 
     /// Sends one command whose arguments are raw bytes.
     public func send(bytes arguments: [[UInt8]], timeout: UInt64? = nil, _ completion: @escaping (Result<RedisValue, RedisError>) -> Void) {
+        send(groups: [arguments], timeout: timeout, completion)
+    }
+
+    /// Sends one command whose arguments are `groups` one after another (not joined first).
+    func send(groups: [[[UInt8]]], timeout: UInt64? = nil, _ completion: @escaping (Result<RedisValue, RedisError>) -> Void) {
         guard state == .ready, let ac = context else {
             completion(.failure(.notConnected(endpoint: endpointDescription)))
             return
@@ -237,7 +242,7 @@ public final class RedisConnection {
         let command = PendingCommand(completion: completion, timeout: limit,
                                      deadline: limit == 0 ? 0 : EventLoop.hrtime / 1_000_000 + limit,
                                      endpoint: endpointDescription)
-        let status = RESP.withTerminatedCommand(arguments) { text, length in
+        let status = RESP.withTerminatedCommand(groups: groups) { text, length in
             redisAsyncFormattedCommand(ac, { ac, reply, privdata in
                 guard let privdata else { return }
                 let command = Unmanaged<PendingCommand>.fromOpaque(privdata).takeRetainedValue()

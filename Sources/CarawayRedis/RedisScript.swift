@@ -10,25 +10,22 @@ public struct RedisScript: Sendable {
 }
 
 extension RedisConnection {
+    private static let evalsha = Array("EVALSHA".utf8)
+    private static let eval = Array("EVAL".utf8)
+
     /// Runs `script` with `keys` and `arguments`. Uses EVALSHA once the script is loaded on this
     /// connection and EVAL until then (or after NOSCRIPT, e.g. after SCRIPT FLUSH), so the
     /// first call never waits for a separate SCRIPT LOAD round trip.
     public func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], timeout: UInt64? = nil,
                          _ completion: @escaping (Result<RedisValue, RedisError>) -> Void) {
-        var command: [[UInt8]] = []
-        command.reserveCapacity(3 + keys.count + arguments.count)
+        let head: [[UInt8]]
         if let sha = scriptSHAs[script.name] {
-            command.append(Array("EVALSHA".utf8))
-            command.append(Array(sha.utf8))
+            head = [Self.evalsha, sha, Array(String(keys.count).utf8)]
         } else {
-            command.append(Array("EVAL".utf8))
-            command.append(Array(script.source.utf8))
+            head = [Self.eval, Array(script.source.utf8), Array(String(keys.count).utf8)]
             load(script)
         }
-        command.append(Array(String(keys.count).utf8))
-        command.append(contentsOf: keys)
-        command.append(contentsOf: arguments)
-        send(bytes: command, timeout: timeout) { [weak self] result in
+        send(groups: [head, keys, arguments], timeout: timeout) { [weak self] result in
             if case .failure(.server(let message)) = result, message.hasPrefix("NOSCRIPT") {
                 self?.scriptSHAs[script.name] = nil
                 self?.evaluate(script, keys: keys, arguments: arguments, timeout: timeout, completion)
@@ -42,7 +39,7 @@ extension RedisConnection {
         guard scriptSHAs[script.name] == nil else { return }
         scriptSHAs[script.name] = nil
         send(["SCRIPT", "LOAD", script.source]) { [weak self] result in
-            if case .success(let value) = result, let sha = value.string { self?.scriptSHAs[script.name] = sha }
+            if case .success(let value) = result, let sha = value.bytes { self?.scriptSHAs[script.name] = sha }
         }
     }
 }

@@ -105,12 +105,16 @@ public final class Consumer {
 
     /// Reserves for every idle child, unless draining or the queues are known to be empty.
     public func fill() {
-        guard !draining, isBrokerReady() else { return }
-        // Over the pool's own array, not `pool.available`: fill runs after every task, and a
-        // filtered copy per call was an allocation per task (docs/performance.md).
+        guard !draining else { return }
+        // Over the pool's own array, not `pool.available`, and the broker asked only once a child
+        // needs a reserve: fill runs after every task and usually finds the child already served
+        // by the reserve that rode along with its settle (docs/performance.md).
+        var brokerReady: Bool?
         for child in pool.children where child.isAvailable {
             let id = ObjectIdentifier(child)
             guard deliveries[id] == nil, !reserving.contains(id) else { continue }
+            if brokerReady == nil { brokerReady = isBrokerReady() }
+            guard brokerReady == true else { return }
             if queuesEmpty {
                 waiter.arm()
                 return
@@ -193,8 +197,8 @@ public final class Consumer {
     /// costs a `BLMOVE` round trip and a reserve of its own.
     func reserveTarget(after child: PoolChild) -> PoolChild? {
         let id = ObjectIdentifier(child)
-        guard !draining, isBrokerReady(), child.state == .idle, child.holdsSlot,
-              deliveries[id] == nil, !reserving.contains(id) else { return nil }
+        guard !draining, child.state == .idle, child.holdsSlot, deliveries[id] == nil, !reserving.contains(id),
+              isBrokerReady() else { return nil }
         return child
     }
 

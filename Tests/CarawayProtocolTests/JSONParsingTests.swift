@@ -76,7 +76,7 @@ struct JSONParsingTests {
             ("[01]", 2), ("1.", 0), ("-", 0), ("1e", 0), ("tru", 0), ("nul", 0), ("[\"a\nb\"]", 3),
             ("\"abc", 0), ("[\"\\x\"]", 2), ("[\"\\u12G4\"]", 6), ("{\"a\":1} x", 8), ("[] []", 3), ("'a'", 0),
             ("[\"\\ud800\"]", 2), ("[\"\\udc00\"]", 2), ("[\"\\ud800\\u0041\"]", 2), ("+1", 0), ("[", 1),
-            ("\u{FEFF}[]", 0),
+            ("\u{FEFF}[]", 0), ("[nulL]", 1), ("[trUe]", 1), ("[falsE]", 1), ("[fAlse]", 1), ("[nul]", 1), ("[nullx]", 5),
         ]
         for (text, offset) in cases {
             expectInvalidJSON(at: offset) { () throws(ProtocolError) in try JSON.parse(text) }

@@ -131,6 +131,55 @@ struct ChildMessagesTests {
         #expect(result == .null)
     }
 
+    /// What the general decode (locating every member) makes of a success frame.
+    func generalSuccess(_ payload: [UInt8]) throws -> (JSON, Double, Int)? {
+        let frame = try payload.withUnsafeBytes {
+            JSONLocatedValues(bytes: $0, ranges: try JSON.locate(ChildReply.fields, in: $0))
+        }
+        guard (try? frame.string(ChildReply.Field.status)) == "success" else { return nil }
+        return ((try frame.value(ChildReply.Field.result)) ?? .null, (try? frame.value(ChildReply.Field.runtime))??.doubleValue ?? 0,
+                (try? frame.value(ChildReply.Field.rss))??.intValue ?? 0)
+    }
+
+    @Test("a success frame as the child writes it reads the same by the fast path as by the general decode",
+          arguments: [JSON.null, 5, "text", #",\"runtime\":1,\"rss_kb\":2}"#, [",\"rss_kb\":": [1, 2.5, nil], "}": "{"],
+                      [#"{"status":"success","result":1,"runtime":2,"rss_kb":3}"#, 1e300, -0.0, true]])
+    func successFastPath(result: JSON) throws {
+        for (runtime, rss) in [(0.000012, 9_000), (0, 0), (123.456, 999_999_999_999)] {
+            let payload = try payload(ChildReply.success(result: result, runtime: runtime, rssKiB: rss).encoded())
+            let fast = try #require(ChildReply.ownSuccess(payload), "the fast path must take the child's own success frame")
+            guard case .success(let r, let t, let k) = fast, let general = try generalSuccess(payload) else {
+                Issue.record("not a success")
+                return
+            }
+            #expect(r == general.0 && t == general.1 && k == general.2)
+            #expect(r == result && t == runtime && k == rss)
+        }
+    }
+
+    @Test("frames the fast path does not own take the general decode", arguments: [
+        #"{"status": "success", "result": null, "runtime": 1, "rss_kb": 2}"#,  // spaces
+        #"{"status":"success","runtime":1,"result":null,"rss_kb":2}"#,        // order
+        #"{"status":"success","result":nul,"runtime":1,"rss_kb":2}"#,         // invalid result
+        #"{"status":"success","result":null,"runtime":"x","rss_kb":2}"#,      // runtime not a number
+        #"{"status":"success","result":null,"runtime":1,"rss_kb":-2}"#,       // rss not a plain decimal
+        #"{"status":"success","result":null,"runtime":1,"rss_kb":2,"x":1}"#,  // a member more
+    ])
+    func notOwnedFrames(text: String) throws {
+        let payload = Array(text.utf8)
+        #expect(ChildReply.ownSuccess(payload) == nil)
+        // And the general decode still decides (lenient defaults, or the parse error).
+        switch Result(catching: { try ChildReply(decoding: payload) }) {
+        case .success(.success(let result, let runtime, let rss)):
+            let general = try #require(try generalSuccess(payload))
+            #expect(result == general.0 && runtime == general.1 && rss == general.2)
+        case .success:
+            Issue.record("decoded as another reply")
+        case .failure(let error):
+            #expect(text.contains("nul,"), "only the invalid JSON may fail: \(error)")
+        }
+    }
+
     @Test("an empty frame object is {}")
     func emptyFrame() throws {
         let frame = FrameObjectWriter(capacity: 0).finish()
