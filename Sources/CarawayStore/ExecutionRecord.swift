@@ -56,7 +56,8 @@ public struct ExecutionCursor: Sendable, Equatable {
     public var token: String { Base64.encodeToString(Array("\(updatedAt)|\(taskID)".utf8)) }
 
     public init?(token: String) {
-        guard let bytes = try? Base64.decode(token), let text = String(validating: bytes, as: UTF8.self),
+        // No U+0000: a cursor's task id goes to PostgreSQL as text, which cannot hold it.
+        guard let bytes = try? Base64.decode(token), !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self),
               let bar = text.firstIndex(of: "|"), let time = Double(text[..<bar]) else { return nil }
         updatedAt = time
         taskID = String(text[text.index(after: bar)...])

@@ -7,7 +7,9 @@ times far beyond any calendar are where number-to-timestamp conversions break.
 
 from __future__ import annotations
 
+import base64
 import time
+import urllib.parse
 
 import pytest
 from carawaytest import api_call, beat_health, queue_length, schedule_fires, wait_until
@@ -83,3 +85,37 @@ def test_sql_row_whose_ticks_cannot_be_stored_is_marked_invalid_not_retried_fore
     assert row["last_status"] == "INVALID" and row["last_error"], \
         f"the unschedulable row is not marked INVALID ({row}); Postgres logged {retried} errors in 3 s retrying it"
     assert retried <= 1, f"the leader keeps retrying a statement that cannot succeed: {retried} server errors in 3 s"
+
+
+def test_nul_characters_bound_for_postgres_get_a_400_or_404_not_a_database_error(redis_server, postgres_server, start_node):
+    # Found by the API fuzzer (test_api_openapi.py): PostgreSQL's text and jsonb cannot hold U+0000,
+    # and a schedule with one in a nested kwargs key came back as a 503 from the database.
+    node = start_node(redis_server.url, database=postgres_server)
+    good = {"name": "nul-probe", "task": "caraway.echo", "schedule": {"kind": "interval", "every": 60}}
+    status, created, raw = api_call(node.http_port, "POST", "/api/v1/schedules", good)
+    assert status == 201, raw[:300]
+    schedule = f"/api/v1/schedules/{created['id']}"
+    bad_bodies = [
+        ("POST", "/api/v1/schedules", {**good, "name": "nul\u0000name"}, "name"),
+        ("POST", "/api/v1/schedules", {**good, "name": "other", "kwargs": {"k": {"\u0000key": 1}}}, "kwargs"),
+        ("PATCH", schedule, {"task": "caraway.echo", "kwargs": {"$": {"a\u0000": None}}, "enabled": True}, "kwargs"),
+        ("PATCH", schedule, {"args": [["deep", ["\u0000"]]]}, "args"),
+        ("PATCH", schedule, {"description": "x\u0000"}, "description"),
+        ("PUT", schedule, {**good, "schedule": {"kind": "interval", "every": 60, "note": "\u0000"}}, "schedule"),
+    ]
+    for method, path, body, field in bad_bodies:
+        status, answer, raw = api_call(node.http_port, method, path, body)
+        assert status == 400, f"{method} {path} {body!r} answered {status}: {raw[:300]!r}"
+        assert answer["field"] == field and "U+0000" in answer["error"], answer
+    status, row, _ = api_call(node.http_port, "GET", schedule)
+    assert status == 200 and row["name"] == "nul-probe" and row["kwargs"] == {} and row["args"] == [], row
+    assert postgres_server.scalar("SELECT count(*) FROM caraway_schedules") == 1
+    # The executions API: a task filter, an execution id and a crafted cursor.
+    status, answer, raw = api_call(node.http_port, "GET", "/api/v1/executions?task=a%00b")
+    assert status == 400 and answer["field"] == "task", raw[:300]
+    status, answer, raw = api_call(node.http_port, "GET", "/api/v1/executions/a%00b")
+    assert status == 404, raw[:300]
+    cursor = base64.b64encode(b"1.5|a\x00b").decode()
+    status, answer, raw = api_call(node.http_port, "GET", f"/api/v1/executions?cursor={urllib.parse.quote(cursor)}")
+    assert status == 400 and answer["field"] == "cursor", raw[:300]
+    _assert_alive(node)

@@ -13,6 +13,11 @@ struct ExecutionAPI {
         }
         router.get("/api/v1/executions/{id}") { request, responder in
             let id = request.pathParameters["id"] ?? ""
+            // No stored task id holds U+0000 (PostgreSQL text cannot), and the lookup would fail in the database.
+            guard !id.utf8.contains(0) else {
+                responder.respond(APIError.notFound("execution \(id)"))
+                return
+            }
             context.store.executionGet(taskID: id) { result in
                 switch result {
                 case .success(let row?): responder.respond(json: row.json)
@@ -45,7 +50,11 @@ struct ExecutionAPI {
             guard states.contains(state) else { throw .badRequest("state", "must be one of \(states.sorted().joined(separator: ", "))") }
             filter.state = state
         }
-        filter.task = request.query["task"]
+        if let task = request.query["task"] {
+            // PostgreSQL text cannot hold U+0000: the filter would fail in the database instead.
+            guard !task.utf8.contains(0) else { throw .badRequest("task", "must not contain the character U+0000 (NUL)") }
+            filter.task = task
+        }
         if let text = request.query["schedule_id"] {
             guard let id = Int64(text), id > 0 else { throw .badRequest("schedule_id", "must be a positive integer") }
             filter.scheduleID = id

@@ -14,6 +14,11 @@ enum ScheduleBody {
         for key in body.keys where !fields.contains(key) {
             throw .badRequest(key, "unknown field '\(key)' (allowed: \(fields.sorted().joined(separator: ", ")))")
         }
+        // Found by the API fuzzer: PostgreSQL's text and jsonb cannot hold U+0000, and a string
+        // with one (in any key or value, at any depth) came back as a 503 from the database.
+        for (key, value) in body where containsNUL(value) {
+            throw .badRequest(key, "must not contain the character U+0000 (NUL): PostgreSQL cannot store it")
+        }
         if base == nil {
             for required in ["name", "task", "schedule"] where body[required] == nil {
                 throw .badRequest(required, "'\(required)' is required")
@@ -76,6 +81,16 @@ enum ScheduleBody {
         // anchored like every later tick (start_at, else created_at), so there is one cadence.
         d.nextRunAt = nil
         return d
+    }
+
+    /// Whether any string in `value` — object keys included, at any depth — holds U+0000.
+    static func containsNUL(_ value: JSON) -> Bool {
+        switch value {
+        case .string(let text): text.utf8.contains(0)
+        case .array(let items): items.contains(where: containsNUL)
+        case .object(let object): object.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        default: false
+        }
     }
 
     private static func bool(_ v: JSON, _ field: String) throws(APIError) -> Bool {
