@@ -27,7 +27,7 @@ extension Store {
                    received_at = COALESCE(e.received_at, EXCLUDED.received_at),
                    started_at = COALESCE(EXCLUDED.started_at, e.started_at),
                    finished_at = COALESCE(EXCLUDED.finished_at, e.finished_at), updated_at = now()
-            """, [Self.mergedRecords(events).serializedString()]) { done($0.map { _ in () }) }
+            """, [Self.mergedRecords(events).replacingNUL().serializedString()]) { done($0.map { _ in () }) }
     }
 
     /// One JSON record per task id, transitions in order, latest state last.
@@ -75,5 +75,41 @@ extension Store {
     public func executionsPrune(olderThan: Double, _ done: @escaping Completion<Int>) {
         connection.query("DELETE FROM caraway_executions WHERE updated_at < to_timestamp($1::double precision)",
                          [String(olderThan)]) { done($0.map { $0.affectedRows }) }
+    }
+}
+
+extension JSON {
+    /// This value with every U+0000 in its strings and keys replaced by U+FFFD. History rows carry
+    /// what producers and tasks sent (ids, names, arguments, results, error texts), and PostgreSQL's
+    /// text and jsonb cannot hold U+0000: one such task failed every batch it was in, and the batch
+    /// is retried until it succeeds, so its neighbours' history stopped too. History is a record,
+    /// so the character is marked, not the batch lost.
+    func replacingNUL() -> JSON {
+        guard containsNUL else { return self }  // the usual case: nothing rebuilt
+        switch self {
+        case .string(let text) where text.utf8.contains(0):
+            return .string(String(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : Character($0) }))
+        case .array(let items):
+            return .array(items.map { $0.replacingNUL() })
+        case .object(let object):
+            var out = JSONObject()
+            for (key, value) in object {
+                out[key.utf8.contains(0) ? String(key.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : Character($0) }) : key] =
+                    value.replacingNUL()
+            }
+            return .object(out)
+        default:
+            return self
+        }
+    }
+
+    /// Whether any string in this value — object keys included, at any depth — holds U+0000.
+    public var containsNUL: Bool {
+        switch self {
+        case .string(let text): text.utf8.contains(0)
+        case .array(let items): items.contains { $0.containsNUL }
+        case .object(let object): object.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        default: false
+        }
     }
 }

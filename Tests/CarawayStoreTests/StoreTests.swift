@@ -116,6 +116,28 @@ import CarawayProtocol
         #expect(stats == ["SUCCESS": 1, "STARTED": 4])
     }
 
+    @Test func aNULInAnyHistoryFieldIsStoredAsU_FFFDAndDoesNotFailItsBatch() throws {
+        // PostgreSQL's text and jsonb cannot hold U+0000; a batch holding one failed whole and was
+        // retried forever, so one producer's message stopped every task's history.
+        let h = try StoreHarness()
+        let store = try h.store()
+        try h.wait("migrate") { store.migrate($0) }
+        let events = [
+            ExecutionEvent(taskID: "plain", task: "caraway.add", state: "RECEIVED", at: 100, node: "n", args: [1, 2]),
+            ExecutionEvent(taskID: "nul\u{0}id", task: "caraway.\u{0}", state: "RECEIVED", at: 100, node: "n",
+                           args: ["a\u{0}b", ["deep\u{0}"]], kwargs: ["k\u{0}": ["v": "\u{0}"]]),
+            ExecutionEvent(taskID: "plain", task: "caraway.add", state: "FAILURE", at: 101, node: "n", error: "boom\u{0}"),
+        ]
+        try h.wait("record") { store.executionsRecord(events, $0) }
+        let plain = try #require(try h.wait("get plain") { store.executionGet(taskID: "plain", $0) })
+        #expect(plain.json["state"] == "FAILURE" && plain.json["error"] == "boom\u{FFFD}")
+        let marked = try #require(try h.wait("get marked") { store.executionGet(taskID: "nul\u{FFFD}id", $0) })
+        #expect(marked.json["task"] == "caraway.\u{FFFD}")
+        #expect(marked.json["args"] == ["a\u{FFFD}b", ["deep\u{FFFD}"]])
+        #expect(marked.json["kwargs"] == ["k\u{FFFD}": ["v": "\u{FFFD}"]])
+        #expect(JSON.string("x").containsNUL == false && JSON.array([["k\u{0}": 1]]).containsNUL)
+    }
+
     @Test func sqlArraysQuoteTextSafely() {
         #expect(SQLArray.texts(["a", "b\"c", "d\\e"]) == #"{"a","b\"c","d\\e"}"#)
         #expect(SQLArray.doubles([1.5, 2]) == "{1.5,2.0}")

@@ -16,7 +16,7 @@ enum ScheduleBody {
         }
         // Found by the API fuzzer: PostgreSQL's text and jsonb cannot hold U+0000, and a string
         // with one (in any key or value, at any depth) came back as a 503 from the database.
-        for (key, value) in body where containsNUL(value) {
+        for (key, value) in body where value.containsNUL {
             throw .badRequest(key, "must not contain the character U+0000 (NUL): PostgreSQL cannot store it")
         }
         if base == nil {
@@ -81,16 +81,6 @@ enum ScheduleBody {
         // anchored like every later tick (start_at, else created_at), so there is one cadence.
         d.nextRunAt = nil
         return d
-    }
-
-    /// Whether any string in `value` — object keys included, at any depth — holds U+0000.
-    static func containsNUL(_ value: JSON) -> Bool {
-        switch value {
-        case .string(let text): text.utf8.contains(0)
-        case .array(let items): items.contains(where: containsNUL)
-        case .object(let object): object.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
-        default: false
-        }
     }
 
     private static func bool(_ v: JSON, _ field: String) throws(APIError) -> Bool {
