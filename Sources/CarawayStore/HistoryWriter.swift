@@ -21,6 +21,10 @@ public final class HistoryWriter {
     /// Events written, and events dropped because the buffer overflowed (stats).
     public private(set) var written = 0
     public private(set) var dropped = 0
+    /// Events PostgreSQL refused as data (logged one by one as `history.event_rejected`).
+    public private(set) var rejected = 0
+    /// The next batch's size: `maxBatch`, halved while a data exception is being isolated.
+    private var batchLimit = Int.max
 
     public init(loop: EventLoop, store: Store, flushIntervalMilliseconds: UInt64 = 200, maxBatch: Int = 2_000,
                 maxBuffered: Int = 200_000, logger: Logger) {
@@ -62,7 +66,7 @@ public final class HistoryWriter {
     private func flush(then done: (() -> Void)? = nil) {
         guard !writing, !buffer.isEmpty else { done?(); return }
         writing = true
-        let batch = Array(buffer.prefix(maxBatch))
+        let batch = Array(buffer.prefix(min(maxBatch, batchLimit)))
         buffer.removeFirst(batch.count)
         store.executionsRecord(batch) { [weak self] result in
             guard let self else { return }
@@ -70,7 +74,22 @@ public final class HistoryWriter {
             switch result {
             case .success:
                 self.written += batch.count
+                self.batchLimit = self.maxBatch
                 if !self.buffer.isEmpty && (done != nil || self.buffer.count >= self.maxBatch) { self.flush(then: done) } else { done?() }
+            case .failure(let error) where error.sqlState?.hasPrefix("22") == true:
+                // A data exception: some value in the batch PostgreSQL will never take, so the same
+                // batch would fail forever and hold back every event behind it. Halve the batch
+                // until the event at fault is alone, and drop that one, logged (the store already
+                // makes U+0000 and non-finite numbers storable; this is for what nobody foresaw).
+                if batch.count == 1 {
+                    self.rejected += 1
+                    self.logger.warning("history.event_rejected", metadata: [
+                        "task.id": "\(batch[0].taskID)", "state": "\(batch[0].state)", "error": "\(error)"])
+                } else {
+                    self.buffer.insert(contentsOf: batch, at: 0)
+                    self.batchLimit = max(1, batch.count / 2)
+                }
+                self.flush(then: done)
             case .failure(let error):
                 self.buffer.insert(contentsOf: batch, at: 0)
                 self.logger.debug("history.write_failed", metadata: ["error": "\(error)", "pending": "\(self.buffer.count)"])

@@ -27,7 +27,7 @@ extension Store {
                    received_at = COALESCE(e.received_at, EXCLUDED.received_at),
                    started_at = COALESCE(EXCLUDED.started_at, e.started_at),
                    finished_at = COALESCE(EXCLUDED.finished_at, e.finished_at), updated_at = now()
-            """, [Self.mergedRecords(events).replacingNUL().serializedString()]) { done($0.map { _ in () }) }
+            """, [Self.mergedRecords(events).storable().serializedString()]) { done($0.map { _ in () }) }
     }
 
     /// One JSON record per task id, transitions in order, latest state last.
@@ -79,27 +79,42 @@ extension Store {
 }
 
 extension JSON {
-    /// This value with every U+0000 in its strings and keys replaced by U+FFFD. History rows carry
-    /// what producers and tasks sent (ids, names, arguments, results, error texts), and PostgreSQL's
-    /// text and jsonb cannot hold U+0000: one such task failed every batch it was in, and the batch
-    /// is retried until it succeeds, so its neighbours' history stopped too. History is a record,
-    /// so the character is marked, not the batch lost.
-    func replacingNUL() -> JSON {
-        guard containsNUL else { return self }  // the usual case: nothing rebuilt
+    /// This value as PostgreSQL's jsonb (and text) can hold it: every U+0000 in strings and keys
+    /// replaced by U+FFFD, and the numbers JSON has no room for — Python's NaN, Infinity and
+    /// -Infinity — written as the strings "NaN", "Infinity", "-Infinity". History rows carry what
+    /// producers and tasks sent (ids, names, arguments, results, error texts); one such value
+    /// failed every batch it was in, and the batch was retried until it succeeded, so its
+    /// neighbours' history stopped too. History is a record: the value is marked, not lost.
+    func storable() -> JSON {
+        guard !isStorable else { return self }  // the usual case: nothing rebuilt
         switch self {
-        case .string(let text) where text.utf8.contains(0):
-            return .string(String(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : Character($0) }))
+        case .string(let text):
+            return .string(Self.replacingNUL(text))
+        case .number(let number):
+            return .string(number.text)
         case .array(let items):
-            return .array(items.map { $0.replacingNUL() })
+            return .array(items.map { $0.storable() })
         case .object(let object):
             var out = JSONObject()
-            for (key, value) in object {
-                out[key.utf8.contains(0) ? String(key.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : Character($0) }) : key] =
-                    value.replacingNUL()
-            }
+            for (key, value) in object { out[Self.replacingNUL(key)] = value.storable() }
             return .object(out)
         default:
             return self
+        }
+    }
+
+    private static func replacingNUL(_ text: String) -> String {
+        guard text.utf8.contains(0) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }))
+    }
+
+    private var isStorable: Bool {
+        switch self {
+        case .string(let text): !text.utf8.contains(0)
+        case .number(let number): !["NaN", "Infinity", "-Infinity"].contains(number.text)  // 1e400 is fine: numeric
+        case .array(let items): items.allSatisfy(\.isStorable)
+        case .object(let object): object.allSatisfy { !$0.key.utf8.contains(0) && $0.value.isStorable }
+        default: true
         }
     }
 

@@ -1,6 +1,7 @@
 import Testing
 import CarawayPostgres
 import CarawayProtocol
+import Logging
 @testable import CarawayStore
 
 @Suite(.suitePostgres) struct StoreTests {
@@ -136,6 +137,43 @@ import CarawayProtocol
         #expect(marked.json["args"] == ["a\u{FFFD}b", ["deep\u{FFFD}"]])
         #expect(marked.json["kwargs"] == ["k\u{FFFD}": ["v": "\u{FFFD}"]])
         #expect(JSON.string("x").containsNUL == false && JSON.array([["k\u{0}": 1]]).containsNUL)
+    }
+
+    @Test func nonFiniteNumbersAreStoredAsTheirNames() throws {
+        // Python's json writes float('nan') as NaN, which jsonb refuses (22P02).
+        let h = try StoreHarness()
+        let store = try h.store()
+        try h.wait("migrate") { store.migrate($0) }
+        let events = [ExecutionEvent(taskID: "nan", task: "caraway.echo", state: "SUCCESS", at: 100, node: "n", runtime: 0.1,
+                                     result: try JSON.parse(#"{"a": [NaN, Infinity, -Infinity, 1e400, 2]}"#))]
+        try h.wait("record") { store.executionsRecord(events, $0) }
+        let row = try #require(try h.wait("get") { store.executionGet(taskID: "nan", $0) })
+        #expect(row.json["result"]?["a"]?[0] == "NaN" && row.json["result"]?["a"]?[1] == "Infinity")
+        #expect(row.json["result"]?["a"]?[2] == "-Infinity" && row.json["result"]?["a"]?[4] == 2)
+        #expect(row.json["result"]?["a"]?[3]?.numberValue != nil)  // numeric takes 1e400
+    }
+
+    @Test func historyDropsOnlyTheEventPostgresRefusesAndKeepsWritingTheRest() throws {
+        // A producer's `retries` beyond PostgreSQL's integer (22003): a data exception no
+        // sanitising foresaw. The writer isolates the event by halving the batch, drops it
+        // (counted and logged) and writes every other event; before, the batch was retried forever.
+        let h = try StoreHarness()
+        let store = try h.store()
+        try h.wait("migrate") { store.migrate($0) }
+        let writer = HistoryWriter(loop: h.loop, store: store, flushIntervalMilliseconds: 20, maxBatch: 16, logger: Logger(label: "test"))
+        writer.start()
+        for i in 0..<40 {
+            writer.record(ExecutionEvent(taskID: "t\(i)", task: "caraway.noop", state: "SUCCESS", at: 100, node: "n",
+                                         retries: i == 13 ? 3_000_000_000 : 0))
+        }
+        try StoreHarness.run(h.loop, "the writer to settle") { writer.pending == 0 && writer.written + writer.rejected == 40 }
+        #expect(writer.rejected == 1 && writer.written == 39)
+        let stats = try h.wait("stats") { store.executionsStats($0) }
+        #expect(stats == ["SUCCESS": 39])
+        #expect(try h.wait("poison") { store.executionGet(taskID: "t13", $0) } == nil)
+        var stopped = false
+        writer.stop { stopped = true }
+        try StoreHarness.run(h.loop, "stop") { stopped }
     }
 
     @Test func sqlArraysQuoteTextSafely() {
