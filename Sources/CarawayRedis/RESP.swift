@@ -15,7 +15,7 @@ enum RESP {
 
     /// The RESP encoding of one command whose arguments are `groups` one after another (an
     /// EVALSHA's head, keys and arguments without joining them first), then a NUL byte (see
-    /// ``withTerminatedCommand(_:body:)``). Sized first, then written through a pointer:
+    /// ``withTerminatedCommand(_:_:)``). Sized first, then written through a pointer:
     /// appending byte by byte cost ~5 % of a node's instructions per task (docs/performance.md).
     static func encoded(_ groups: [[[UInt8]]]) -> [UInt8] {
         var count = 0
